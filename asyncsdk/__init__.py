@@ -1,0 +1,78 @@
+"""asyncsdk: an asyncio-native SDK for the MOI and MAXIR data-platform APIs.
+
+    from asyncsdk import MOIClient
+
+    async with MOIClient.from_env() as moi:
+        async for f in moi.connectors.files(connector_id):
+            ...
+"""
+
+from ._core.client import ClientStats
+from ._core.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AsyncSDKError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DecodeError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from ._core.paging import AsyncPaginator, Page
+from ._core.retry import RetryPolicy
+from .moi import (
+    Connector,
+    ConnectorFile,
+    FileType,
+    LoadIntervalType,
+    MOIClient,
+    OSSConfig,
+    S3Config,
+    SourceType,
+    Task,
+    TaskFile,
+    TaskFileStatus,
+    TaskStatus,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncPaginator",
+    "AsyncSDKError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientStats",
+    "ConflictError",
+    "Connector",
+    "ConnectorFile",
+    "DecodeError",
+    "FileType",
+    "InvalidInputError",
+    "LoadIntervalType",
+    "MOIClient",
+    "NotFoundError",
+    "OSSConfig",
+    "Page",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "S3Config",
+    "ServerError",
+    "SourceType",
+    "Task",
+    "TaskFile",
+    "TaskFileStatus",
+    "TaskStatus",
+    "TransportError",
+    "__version__",
+]

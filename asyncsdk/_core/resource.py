@@ -1,0 +1,82 @@
+"""What every service resource shares: its session, and the one way to build a listing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .errors import InvalidInputError
+from .paging import AsyncPaginator, CursorPaging, NumberedPaging, PageRequest, PageResult
+from .retry import RetryPolicy
+from .session import Session, encode_params
+
+__all__ = ["Resource", "require_id"]
+
+T = TypeVar("T")
+
+
+def require_id(name: str, value: object) -> str:
+    """An id argument as the wire wants it (a string), rejecting empty or mistyped values."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        kind = type(value).__name__
+        raise InvalidInputError(f"{name} must be a string or an integer, got {kind}")
+    text = str(value).strip()
+    if not text:
+        raise InvalidInputError(f"{name} must not be empty")
+    return text
+
+
+class Resource:
+    """Base of every service resource (``moi.tasks``, ``mx.datasources``...)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _paginate(
+        self,
+        method: str,
+        path: str,
+        *,
+        style: CursorPaging | NumberedPaging,
+        parse_page: Callable[[Any], PageResult[T]],
+        params: Mapping[str, Any] | None = None,
+        in_body: bool = False,
+        page_size: int,
+        max_items: int | None,
+        prefetch: int,
+        concurrency: int,
+        resume_from: str | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> AsyncPaginator[T]:
+        """A paginator over ``method path``; the paging parameters go in the query string, or
+        in the JSON body with ``in_body=True`` (MOI's POST listings)."""
+        fixed = {key: value for key, value in (params or {}).items() if value is not None}
+        session = self._session
+
+        async def fetch(request: PageRequest) -> PageResult[T]:
+            merged = {**fixed, **style.params(request)}
+            return await session.request(
+                method,
+                path,
+                params=None if in_body else merged,
+                json=merged if in_body else None,
+                idempotent=True,
+                parse=parse_page,
+                timeout=timeout,
+                retry=retry,
+            )
+
+        # Resume tokens are tied to the endpoint and its filters, so a token from another
+        # listing is refused instead of silently skipping the wrong items.
+        identity = f"{method} {path} {sorted(encode_params(fixed))}"
+        return AsyncPaginator(
+            fetch,
+            style,
+            listing=identity,
+            page_size=page_size,
+            max_items=max_items,
+            prefetch=prefetch,
+            concurrency=concurrency,
+            resume_from=resume_from,
+        )

@@ -1,0 +1,178 @@
+"""An in-memory emulator of the MOI and MAXIR services, speaking their documented wire format.
+
+It is a separate HTTP peer (it never imports the client), so the demo, the tests and the
+benchmarks exercise the real wire::
+
+    async with Emulator(access_token_ttl=2) as emu:
+        async with MOIClient(emu.url, **emu.moi_credentials) as moi:
+            ...
+        assert emu.stats.logins == 1
+
+From a shell: ``python -m asyncsdk.emulator --port 8000`` (or ``asyncsdk emulator``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypedDict
+
+from aiohttp import web
+
+from . import moi_auth, moi_connectors
+from ._http import MOIError, moi_error_response
+from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+
+__all__ = ["Emulator", "EmulatorConfig", "EmulatorStats", "MOICredentials", "RequestRecord"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Paths that need no MOI token: the auth endpoints themselves, and MAXIR (its own key check).
+_OPEN_PREFIXES = ("/auth/", "/v2/", "/_emulator/")
+
+
+def build_app(state: EmulatorState) -> web.Application:
+    """The aiohttp application serving both services from ``state``."""
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        state.stats.requests += 1
+        try:
+            response = await handler(request)
+        except MOIError as error:
+            response = moi_error_response(error)
+        route = request.match_info.route.resource
+        state.stats.by_route[
+            f"{request.method} {route.canonical if route is not None else request.path}"
+        ] += 1
+        attempt = request.headers.get("asyncsdk-request", "")
+        state.requests.append(
+            RequestRecord(
+                at=time.monotonic(),
+                method=request.method,
+                path=request.path,
+                status=response.status,
+                invocation=request.headers.get("asyncsdk-invocation-id"),
+                attempt=_attempt_number(attempt),
+            )
+        )
+        return response
+
+    @web.middleware
+    async def latency(request: web.Request, handler: Handler) -> web.StreamResponse:
+        delay = state.config.latency_ms / 1000
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return await handler(request)
+
+    @web.middleware
+    async def moi_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(_OPEN_PREFIXES) and state.moi_auth_check is not None:
+            state.moi_auth_check(request)
+        return await handler(request)
+
+    app = web.Application(middlewares=[record, latency, moi_token], client_max_size=64 * 2**20)
+    moi_auth.setup(app, state)
+    state.moi_connectors = moi_connectors.setup(app, state)
+    return app
+
+
+class MOICredentials(TypedDict):
+    """Keyword arguments for ``MOIClient`` that an emulator accepts."""
+
+    account_name: str
+    username: str
+    password: str
+
+
+def _attempt_number(header: str) -> int | None:
+    # "attempt=2; max=5" -> 2
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "attempt" and value.isdigit():
+            return int(value)
+    return None
+
+
+class Emulator:
+    """Serve the emulated services on localhost for the life of an ``async with`` block."""
+
+    def __init__(self, config: EmulatorConfig | None = None, **options: Any) -> None:
+        if config is not None and options:
+            raise TypeError("pass either an EmulatorConfig or keyword options, not both")
+        self.config = config if config is not None else EmulatorConfig(**options)
+        self.state = EmulatorState(self.config)
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    def __repr__(self) -> str:
+        where = self.url if self._port is not None else "not started"
+        return f"<Emulator {where}>"
+
+    async def start(self) -> None:
+        app = build_app(self.state)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return f"http://{self.config.host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
+
+    @property
+    def moi_credentials(self) -> MOICredentials:
+        """Keyword arguments for ``MOIClient`` that this emulator accepts."""
+        return {
+            "account_name": self.config.account_name,
+            "username": self.config.username,
+            "password": self.config.password,
+        }
+
+    @property
+    def stats(self) -> EmulatorStats:
+        return self.state.stats
+
+    @property
+    def requests(self) -> deque[RequestRecord]:
+        """Recent requests, oldest first (no credentials are recorded)."""
+        return self.state.requests
+
+    def revoke_access_tokens(self) -> None:
+        """Make every access token issued so far invalid for API calls (the next call gets a
+        401); they can still be refreshed until they expire."""
+        self.state.tokens.revoke_all("access")
+
+    def revoke_refresh_tokens(self) -> None:
+        """Make every refresh token issued so far invalid (refresh fails; clients log in)."""
+        self.state.tokens.revoke_all("refresh")

@@ -1,0 +1,170 @@
+"""Wire helpers shared by the emulator's route modules: envelopes, parameters, errors."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+_MISSING: Any = object()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    out = {"X-Request-Id": str(uuid.uuid4())}
+    if headers:
+        out.update(headers)
+    return web.Response(
+        text=_dumps(body),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=out,
+    )
+
+
+def moi_ok(data: Any = _MISSING, *, headers: Mapping[str, str] | None = None) -> web.Response:
+    """The Go service's success envelope; ``data`` is left out where the real one omits it."""
+    body: dict[str, Any] = {"code": "OK", "msg": "OK"}
+    if data is not _MISSING:
+        body["data"] = data
+    return json_response(body, headers=headers)
+
+
+def byoa_ok(data: Any = None) -> web.Response:
+    """The BYOA (FastAPI) service's envelope: lower-case ``ok``, ``data: null`` for mutations."""
+    return json_response({"code": "ok", "msg": "ok", "data": data})
+
+
+class MOIError(Exception):
+    """Raised inside a MOI handler; the error middleware turns it into the wire error."""
+
+    def __init__(self, status: int, code: str, msg: str) -> None:
+        super().__init__(msg)
+        self.status = status
+        self.code = code
+        self.msg = msg
+
+
+def invalid(msg: str) -> MOIError:
+    return MOIError(400, "ErrInvalidParam", msg)
+
+
+def not_found(msg: str) -> MOIError:
+    return MOIError(404, "ErrNotFound", msg)
+
+
+def moi_error_response(error: MOIError) -> web.Response:
+    request_id = str(uuid.uuid4())
+    return web.Response(
+        text=_dumps(
+            {"code": error.code, "msg": error.msg, "data": None, "request_id": request_id}
+        ),
+        status=error.status,
+        content_type="application/json",
+        charset="utf-8",
+        headers={"X-Request-Id": request_id},
+    )
+
+
+class Params:
+    """Request parameters from the query string and, for any method, a JSON body.
+
+    MOI documents JSON bodies on some GETs while every client sends query strings (D3): both are
+    read, and body keys win.
+    """
+
+    def __init__(self, query: Mapping[str, list[str]], body: Mapping[str, Any]) -> None:
+        self._query = query
+        self._body = body
+
+    @classmethod
+    async def read(cls, request: web.Request) -> Params:
+        query: dict[str, list[str]] = {}
+        for key, value in request.query.items():
+            query.setdefault(key, []).append(value)
+        body: Any = {}
+        if request.can_read_body:
+            raw = await request.read()
+            if raw.strip():
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    raise invalid("request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise invalid("request body must be a JSON object")
+        return cls(query, body)
+
+    @property
+    def body(self) -> Mapping[str, Any]:
+        return self._body
+
+    def has(self, name: str) -> bool:
+        return name in self._body or name in self._query
+
+    def raw(self, name: str, default: Any = None) -> Any:
+        if name in self._body:
+            return self._body[name]
+        values = self._query.get(name)
+        if not values:
+            return default
+        return values[0] if len(values) == 1 else values
+
+    def get_str(self, name: str, default: str | None = None) -> str | None:
+        value = self.raw(name, default)
+        if value is None:
+            return None
+        if isinstance(value, (dict, list, bool)):
+            raise invalid(f"{name} must be a string")
+        return str(value)
+
+    def get_int(self, name: str, default: int | None = None) -> int | None:
+        value = self.raw(name, None)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            raise invalid(f"{name} must be an integer")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise invalid(f"{name} must be an integer, got {value!r}") from None
+
+    def get_bool(self, name: str, default: bool = False) -> bool:
+        value = self.raw(name, None)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "1"):
+            return True
+        if str(value).lower() in ("false", "0"):
+            return False
+        raise invalid(f"{name} must be true or false, got {value!r}")
+
+    def get_int_list(self, name: str) -> list[int]:
+        """Repeated keys (``status=1&status=2``), a JSON array, or one comma list."""
+        if name in self._body:
+            value = self._body[name]
+            values = value if isinstance(value, list) else [value]
+        else:
+            values = []
+            for item in self._query.get(name, []):
+                values.extend(part for part in item.split(",") if part != "")
+        try:
+            return [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise invalid(f"{name} must be integers") from None
+
+    def get_str_list(self, name: str) -> list[str]:
+        if name in self._body:
+            value = self._body[name]
+            return [str(v) for v in (value if isinstance(value, list) else [value])]
+        return list(self._query.get(name, []))

@@ -1,0 +1,105 @@
+"""MOI login and refresh (MOI-API.md §2), and the token check every other MOI route passes.
+
+Conventions for what the docs leave open (D16): bad credentials and expired or revoked tokens
+answer HTTP 401 ``{"code": "ErrUnauthorized", ...}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from ._http import MOIError, Params, invalid, moi_ok
+from ._state import EmulatorState
+
+
+def _unauthorized(msg: str) -> MOIError:
+    return MOIError(401, "ErrUnauthorized", msg)
+
+
+def _login_at() -> str:
+    now = datetime.now(timezone.utc)
+    # RFC 3339 with nanoseconds, as the real service writes login_at.
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
+
+
+def setup(app: web.Application, state: EmulatorState) -> None:
+    config = state.config
+    sessions: dict[str, str] = {}  # uid -> account_name
+
+    def issue(uid: str) -> tuple[str, str]:
+        claims = {
+            "uid": uid,
+            "name": f"{config.account_name}:{config.username}",
+            "email": "",
+            "login_method": "",
+        }
+        access = state.tokens.issue("access", config.access_token_ttl, claims)
+        refresh = state.tokens.issue("refresh", config.refresh_token_ttl, claims)
+        return access, refresh
+
+    async def login(request: web.Request) -> web.Response:
+        params = await Params.read(request)
+        for name in ("account_name", "username", "password"):
+            if not params.get_str(name):
+                raise invalid(f"{name} is required")
+        if (
+            params.get_str("account_name") != config.account_name
+            or params.get_str("username") != config.username
+            or params.get_str("password") != config.password
+        ):
+            state.stats.failed_logins += 1
+            raise _unauthorized("invalid account, username or password")
+        uid = f"{uuid.uuid4()}-{config.account_name}:{config.username}"
+        sessions[uid] = config.account_name
+        access, refresh = issue(uid)
+        state.stats.logins += 1
+        return moi_ok(
+            {"uid": uid, "login_at": _login_at()},
+            headers={"Access-Token": access, "Refresh-Token": refresh},
+        )
+
+    async def refresh(request: web.Request) -> web.Response:
+        await Params.read(request)
+        # A revoked (but unexpired) access token may still be refreshed: revocation models the
+        # service dropping sessions, after which clients are expected to refresh and replay.
+        access_check = state.tokens.check(
+            request.headers.get("Access-Token"), "access", allow_revoked=True
+        )
+        refresh_token = request.headers.get("Refresh-Token")
+        refresh_check = state.tokens.check(refresh_token, "refresh")
+        uid = request.headers.get("uid")
+        reason = access_check.reason or refresh_check.reason
+        if not reason and (
+            uid not in sessions or (access_check.claims or {}).get("uid") != uid
+        ):
+            reason = "uid does not match the tokens"
+        if reason:
+            state.stats.failed_refreshes += 1
+            raise _unauthorized(f"cannot refresh: {reason}")
+        access = state.tokens.issue(
+            "access", config.access_token_ttl, {**(access_check.claims or {})}
+        )
+        state.stats.refreshes += 1
+        # The refresh token is returned unchanged: it is not rotated, its lifetime not extended.
+        return moi_ok(headers={"Access-Token": access, "Refresh-Token": refresh_token or ""})
+
+    def check(request: web.Request) -> None:
+        """Raise 401 unless the request carries a valid token, its uid, and the account id."""
+        result = state.tokens.check(request.headers.get("Access-Token"), "access")
+        reason = result.reason
+        if not reason:
+            uid = request.headers.get("uid")
+            if uid is None or (result.claims or {}).get("uid") != uid:
+                reason = "uid header does not match the access token"
+            elif request.headers.get("user-id") != sessions.get(uid):
+                reason = "user-id header must be the account id"
+        if reason:
+            state.stats.unauthorized += 1
+            raise _unauthorized(reason)
+
+    state.moi_auth_check = check
+    app.router.add_post("/auth/login", login)
+    app.router.add_post("/auth/refresh", refresh)

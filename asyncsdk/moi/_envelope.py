@@ -1,0 +1,208 @@
+"""MOI's response envelope, and its token protocol (login, refresh).
+
+Envelope (MOI-API.md §3): ``{"code": "OK", "msg": "OK", "data": ...}`` from the Go service,
+``"ok"`` in lower case from BYOA, compared case-insensitively; ``data`` may be absent. Any other
+code is an error even with HTTP 200. A 2xx JSON body with no ``code`` is the data itself (BYOA's
+un-enveloped answers, D12). FastAPI's 422 ``{"detail": [...]}`` is a validation error. The
+request id comes from the body's ``request_id`` or the ``X-Request-Id`` header.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._core.auth import Grant, jwt_claims
+from .._core.convert import loads
+from .._core.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DecodeError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    error_class_for_status,
+)
+from .._core.session import Response, api_error
+
+if TYPE_CHECKING:
+    from .._core.session import Session
+    from .paths import MOIPaths
+
+# Codes seen in the docs (ErrInternal) and the emulator's flagged set (MOI-API.md D22).
+_CODE_ERRORS: dict[str, type[APIError]] = {
+    "ERRUNAUTHORIZED": AuthenticationError,
+    "ERRFORBIDDEN": PermissionDeniedError,
+    "ERRNOTFOUND": NotFoundError,
+    "ERRINVALIDPARAM": BadRequestError,
+    "ERRCONFLICT": ConflictError,
+    "ERRINTERNAL": ServerError,
+}
+
+
+class MOIEnvelope:
+    def request_id(self, response: Response) -> str | None:
+        return response.headers.get("X-Request-Id")
+
+    def unwrap(self, response: Response) -> Any:
+        status = response.status
+        ok = 200 <= status < 300
+        if not response.body.strip():
+            if ok:
+                return None
+            raise self._error(response, None, None, "empty error body")
+        try:
+            doc = loads(response.body)
+        except ValueError:
+            if ok:
+                raise DecodeError(
+                    "response body is not JSON",
+                    status=status,
+                    method=response.method,
+                    path=response.path,
+                    request_id=self.request_id(response),
+                ) from None
+            # A proxy's HTML error page: the status says everything we can know.
+            raise self._error(response, None, None, "non-JSON error body") from None
+        if not isinstance(doc, dict):
+            if ok:
+                return doc
+            raise self._error(response, None, None, _excerpt(doc))
+        code = doc.get("code")
+        if ok and (code is None or (isinstance(code, str) and code.upper() == "OK")):
+            return doc.get("data") if code is not None else doc
+        message = doc.get("msg") or doc.get("message") or _detail(doc.get("detail"))
+        raise self._error(response, code, doc.get("request_id"), message or "request failed")
+
+    def _error(
+        self, response: Response, code: Any, body_request_id: Any, message: str
+    ) -> APIError:
+        status = response.status
+        if 200 <= status < 300 and isinstance(code, str):
+            cls = _CODE_ERRORS.get(code.upper(), APIError)
+        else:
+            cls = error_class_for_status(status)
+        request_id = body_request_id if isinstance(body_request_id, str) else None
+        return api_error(
+            response,
+            cls,
+            str(message),
+            code=code if isinstance(code, (str, int)) else None,
+            request_id=request_id or self.request_id(response),
+        )
+
+
+def _detail(detail: Any) -> str | None:
+    """FastAPI's validation detail, as one line."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail[:3]:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+        return "; ".join(parts) or None
+    return None
+
+
+def _excerpt(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+class MOITokenProvider:
+    """MOI's login and refresh (MOI-API.md §2): tokens travel in response headers."""
+
+    def __init__(self, account_name: str, username: str, password: str, paths: MOIPaths):
+        self._account_name = account_name
+        self._username = username
+        self._password = password
+        self._paths = paths
+        self.session: Session | None = None
+
+    def __repr__(self) -> str:
+        return f"MOITokenProvider(account_name={self._account_name!r}, username={self._username!r})"
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("token provider used before its session was attached")
+        return self.session
+
+    async def login(self) -> Grant:
+        response, data = await self._session().request_raw(
+            "POST",
+            self._paths.login,
+            json={
+                "account_name": self._account_name,
+                "username": self._username,
+                "password": self._password,
+            },
+            idempotent=True,  # a repeated login only opens another session
+            authenticate=False,
+        )
+        access = response.headers.get("Access-Token")
+        if not access:
+            raise DecodeError(
+                "login succeeded but the answer has no Access-Token header",
+                status=response.status,
+                method=response.method,
+                path=response.path,
+            )
+        claims = jwt_claims(access)
+        uid = data.get("uid") if isinstance(data, dict) else None
+        uid = uid or claims.get("uid")
+        if not isinstance(uid, str) or not uid:
+            raise DecodeError(
+                "login answer carries no uid",
+                status=response.status,
+                method=response.method,
+                path=response.path,
+            )
+        return self._grant(access, response.headers.get("Refresh-Token"), uid, claims)
+
+    async def refresh(self, grant: Grant) -> Grant:
+        access, refresh_token, uid = grant.state
+        if not refresh_token:
+            raise AuthenticationError(
+                "no refresh token was issued", status=401, path=self._paths.refresh
+            )
+        response, _ = await self._session().request_raw(
+            "POST",
+            self._paths.refresh,
+            json={"type": "user"},
+            headers={"Access-Token": access, "Refresh-Token": refresh_token, "uid": uid},
+            idempotent=True,
+            authenticate=False,
+        )
+        new_access = response.headers.get("Access-Token")
+        if not new_access:
+            raise DecodeError(
+                "refresh answer has no Access-Token header",
+                status=response.status,
+                method=response.method,
+                path=response.path,
+            )
+        # The refresh token is not rotated (D15): keep ours unless a different one came back.
+        new_refresh = response.headers.get("Refresh-Token") or refresh_token
+        return self._grant(new_access, new_refresh, uid, jwt_claims(new_access))
+
+    def _grant(
+        self, access: str, refresh_token: str | None, uid: str, claims: dict[str, Any]
+    ) -> Grant:
+        refresh_claims = jwt_claims(refresh_token) if refresh_token else {}
+        return Grant(
+            # user-id is the account id, never the per-login uid (D27).
+            {"Access-Token": access, "uid": uid, "user-id": self._account_name},
+            expires_at=_number(claims.get("exp")),
+            issued_at=_number(claims.get("iat")),
+            refresh_expires_at=_number(refresh_claims.get("exp")),
+            state=(access, refresh_token, uid),
+        )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None

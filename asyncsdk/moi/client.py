@@ -1,0 +1,96 @@
+"""``MOIClient``: the MatrixOne Intelligence API, with login and background token refresh."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from .._core.auth import TokenAuth
+from .._core.client import BaseClient, read_env
+from .._core.errors import InvalidInputError
+from .._core.retry import RetryPolicy
+from .._core.session import Session
+from ._envelope import MOIEnvelope, MOITokenProvider
+from .connectors import Connectors
+from .paths import MOIPaths, resolve_paths
+
+__all__ = ["MOIClient"]
+
+
+class MOIClient(BaseClient):
+    """An async client for MOI.
+
+    Logs in on ``async with`` (or on first use), then keeps the 15-minute access token fresh
+    in the background; any number of concurrent calls share one refresh::
+
+        async with MOIClient(base_url, account_name=..., username=..., password=...) as moi:
+            async for f in moi.connectors.files(connector_id):
+                ...
+
+    ``timeout`` (seconds, per attempt), ``retry`` and ``pool_size`` (concurrent connections)
+    are client-wide defaults; every method also takes ``timeout=`` and ``retry=``.
+    ``refresh_margin`` / ``mandatory_refresh_margin`` open the advisory and mandatory refresh
+    windows before expiry. ``paths="current"`` targets the post-May-2025 BYOA paths.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        account_name: str,
+        username: str,
+        password: str,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        pool_size: int = 100,
+        retry: RetryPolicy | None = None,
+        refresh_margin: float = 120.0,
+        mandatory_refresh_margin: float = 30.0,
+        paths: Literal["seed", "current"] | MOIPaths = "seed",
+    ) -> None:
+        for name, value in (
+            ("account_name", account_name),
+            ("username", username),
+            ("password", password),
+        ):
+            if not isinstance(value, str) or not value:
+                raise InvalidInputError(f"{name} is required (a non-empty string)")
+        self._account_name = account_name
+        self._username = username
+        self._paths = resolve_paths(paths)
+        provider = MOITokenProvider(account_name, username, password, self._paths)
+        auth = TokenAuth(
+            provider, refresh_margin=refresh_margin, mandatory_margin=mandatory_refresh_margin
+        )
+        session = Session(
+            base_url,
+            auth=auth,
+            envelope=MOIEnvelope(),
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            pool_size=pool_size,
+            retry=retry,
+        )
+        provider.session = session
+        self._owner = True
+        self._bind(session)
+
+    def _bind(self, session: Session) -> None:
+        super()._bind(session)
+        self.connectors = Connectors(session, self._paths)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> MOIClient:
+        """A client configured from ``ASYNCSDK_MOI_BASE_URL``, ``ASYNCSDK_MOI_ACCOUNT_NAME``,
+        ``ASYNCSDK_MOI_USERNAME`` and ``ASYNCSDK_MOI_PASSWORD`` (keyword arguments win)."""
+        settings = read_env(
+            "ASYNCSDK_MOI_",
+            {"base_url": True, "account_name": True, "username": True, "password": True},
+            overrides,
+        )
+        return cls(settings.pop("base_url"), **settings)
+
+    def __repr__(self) -> str:
+        return (
+            f"MOIClient(base_url={self._session.base_url!r}, "
+            f"account_name={self._account_name!r}, username={self._username!r})"
+        )

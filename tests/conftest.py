@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from asyncsdk import MOIClient
+from asyncsdk.emulator import Emulator
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+async def moi(emulator: Emulator) -> AsyncIterator[MOIClient]:
+    async with MOIClient(emulator.url, **emulator.moi_credentials) as client:
+        yield client

@@ -1,0 +1,48 @@
+"""Helpers for exact request-shape tests with aioresponses."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from yarl import URL
+
+BASE = "http://moi.test"
+
+
+def jwt(lifetime: float = 900, remaining: float | None = None, **claims: Any) -> str:
+    """A JWT-shaped token whose exp lies ``remaining`` seconds ahead (default: whole life)."""
+    now = time.time()
+    exp = now + (lifetime if remaining is None else remaining)
+    payload = {"iat": int(exp - lifetime), "exp": int(exp), "uid": "uid-1", **claims}
+
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.c2ln"
+
+
+def ok(data: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": "OK", "msg": "OK"}
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def sent(mock: Any, method: str, url: str) -> list[dict[str, Any]]:
+    """What the client sent to ``method url`` (query included), one dict per request."""
+    calls = mock.requests.get((method, URL(url)), [])
+    out = []
+    for call in calls:
+        kwargs = call.kwargs
+        data = kwargs.get("data")
+        out.append(
+            {
+                "headers": dict(kwargs.get("headers") or {}),
+                "json": json.loads(data) if data else None,
+                "params": list(kwargs.get("params") or []),
+            }
+        )
+    return out
