@@ -11,6 +11,7 @@ Service specifics enter through two seams: an :class:`~asyncsdk._core.auth.Auth`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -425,7 +426,11 @@ class Session:
         http = self._http()
         identity: object = None
         assert shared.slots is not None
-        async with shared.slots:
+        # Login and refresh skip the queue for slots (they use the connections reserved for
+        # them): every queued call is waiting on them, and a refresh that queues behind a
+        # thousand calls reaches the service after the token it renews has expired.
+        slot = shared.slots if authenticate else contextlib.nullcontext()
+        async with slot:
             if authenticate:
                 # Read the credentials only now that a connection slot is ours: a call that
                 # waited in the queue must not carry a token that expired while it waited.
@@ -445,31 +450,8 @@ class Session:
                 ) as raw:
                     payload = await raw.read()
                     response = Response(method, path, raw.status, raw.headers, payload)
-            except aiohttp.ConnectionTimeoutError as exc:
-                raise APITimeoutError(
-                    f"could not connect within {shared.connect_timeout:g} s",
-                    request_sent=False,
-                    method=method,
-                    path=path,
-                ) from exc
-            except asyncio.TimeoutError as exc:
-                raise APITimeoutError(
-                    f"no answer within {seconds:g} s", request_sent=True, method=method, path=path
-                ) from exc
-            except aiohttp.ClientConnectorError as exc:
-                raise APIConnectionError(
-                    f"could not connect: {exc.os_error.strerror or exc.os_error}",
-                    request_sent=False,
-                    method=method,
-                    path=path,
-                ) from exc
-            except (aiohttp.ClientError, OSError) as exc:
-                raise APIConnectionError(
-                    f"connection failed: {type(exc).__name__}: {exc}",
-                    request_sent=True,
-                    method=method,
-                    path=path,
-                ) from exc
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                raise transport_error(exc, method, path, seconds, shared.connect_timeout) from exc
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
@@ -519,6 +501,36 @@ class Session:
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             return exc.retry_after
         return policy.backoff(attempt)
+
+
+def transport_error(
+    exc: BaseException, method: str, path: str, timeout: float, connect_timeout: float
+) -> TransportError:
+    """The asyncsdk error for an aiohttp/socket failure, saying whether the request went out."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            f"could not connect within {connect_timeout:g} s",
+            request_sent=False,
+            method=method,
+            path=path,
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError(
+            f"no answer within {timeout:g} s", request_sent=True, method=method, path=path
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"could not connect: {exc.os_error.strerror or exc.os_error}",
+            request_sent=False,
+            method=method,
+            path=path,
+        )
+    return APIConnectionError(
+        f"connection failed: {type(exc).__name__}: {exc}",
+        request_sent=True,
+        method=method,
+        path=path,
+    )
 
 
 def _locate(
