@@ -15,9 +15,10 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from enum import Enum
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 from attrs import define
@@ -35,6 +36,7 @@ from .errors import (
     NotFoundError,
     RateLimitError,
     TransportError,
+    error_class_for_status,
 )
 from .retry import RetryBudget, RetryPolicy, parse_retry_after
 
@@ -411,6 +413,105 @@ class Session:
             shared.budget.refund()
             return response, data
 
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        target: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        authenticate: bool = True,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open a streamed answer (downloads): the body is read by the caller, in chunks.
+
+        ``target`` is an API path, or an absolute URL (a presigned link). Credentials are
+        attached only for the API's own origin, never for another host, whatever
+        ``authenticate`` says. ``timeout`` bounds connecting and each read, not the whole
+        transfer, so a large file is not cut off. Failures before the first byte are retried
+        like any idempotent call; an error answer raises the service's error; a connection
+        lost mid-transfer raises :class:`APIConnectionError`.
+        """
+        seconds = timeout if timeout is not None else self.timeout
+        url = target if "://" in target else self._shared.base_url + target
+        path = urlsplit(url).path
+        raw = await self._open_stream(
+            method, url, path, params, json, authenticate, seconds, retry or self.retry
+        )
+        try:
+            yield raw
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise transport_error(
+                exc, method, path, seconds, self._shared.connect_timeout
+            ) from exc
+        finally:
+            raw.release()
+
+    async def _open_stream(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        authenticate: bool,
+        seconds: float,
+        policy: RetryPolicy,
+    ) -> aiohttp.ClientResponse:
+        shared = self._shared
+        http = self._http()
+        api_origin = _same_origin(url, shared.base_url)
+        send_auth = authenticate and api_origin
+        client_timeout = aiohttp.ClientTimeout(
+            total=None, connect=min(shared.connect_timeout, seconds), sock_read=seconds
+        )
+        body = None if json is None else dumps(json)
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            if send_auth:
+                await shared.auth.ensure()
+                headers.update(shared.auth.headers()[0])
+            shared.stats.attempts += 1
+            error: APIError | TransportError
+            try:
+                raw = await http.request(
+                    method,
+                    url,
+                    params=encode_params(params),
+                    data=body,
+                    headers=headers,
+                    timeout=client_timeout,
+                    # A redirect may lead to another host: follow only without credentials.
+                    allow_redirects=not send_auth,
+                )
+                if raw.status < 300:
+                    return raw
+                detail = await raw.content.read(64 * 1024)
+                raw.release()
+                response = Response(method, path, raw.status, raw.headers, detail)
+                if api_origin:
+                    shared.envelope.unwrap(response)  # raises the service's own error
+                error = api_error(
+                    response,
+                    error_class_for_status(raw.status),
+                    detail.decode(errors="replace")[:200] or "download failed",
+                    code=None,
+                    request_id=None,
+                )
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                error = transport_error(exc, method, path, seconds, shared.connect_timeout)
+            except APIError as exc:
+                error = exc
+            delay = self._retry_delay(error, attempt, policy, idempotent=True)
+            if delay is None:
+                raise error
+            shared.stats.retries += 1
+            await asyncio.sleep(delay)
+
     async def _attempt(
         self,
         method: str,
@@ -501,6 +602,11 @@ class Session:
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             return exc.retry_after
         return policy.backoff(attempt)
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
 def transport_error(

@@ -36,6 +36,8 @@ class EmulatorConfig:
     connectors: int = 3
     files_per_connector: int = 200
     tasks: int = 20
+    #: Raw volumes seeded at start (load tasks write into them; workflows read them).
+    raw_volumes: int = 2
     #: How many recent requests ``Emulator.requests`` keeps.
     request_log_size: int = 100_000
     extra: dict[str, Any] = field(factory=dict)
@@ -65,6 +67,54 @@ class EmulatorStats:
     by_route: Counter[str] = field(factory=Counter)
 
 
+class RawVolumeStore:
+    """MOI raw ("origin") volumes and their files, shared by load tasks (which write files
+    into them) and the volume and workflow endpoints (which read them)."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
+        self.volumes: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, dict[str, Any]]] = {}
+        for n in range(state.config.raw_volumes):
+            self.create(f"raw-volume-{n}")
+
+    def create(self, name: str) -> dict[str, Any]:
+        now = int(time.time())
+        volume = {
+            "id": self._state.snowflake(),
+            "name": name,
+            "size": 0,
+            "file_num": 0,
+            "owner": self._state.config.username,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.volumes[volume["id"]] = volume
+        self.files[volume["id"]] = {}
+        return volume
+
+    def by_name(self, name: str) -> dict[str, Any] | None:
+        return next((v for v in self.volumes.values() if v["name"] == name), None)
+
+    def add_file(self, volume_id: str, file: dict[str, Any]) -> dict[str, Any]:
+        """Store a RawFile-shaped dict (id, name, type, status, size, path, ...)."""
+        volume = self.volumes[volume_id]
+        self.files[volume_id][file["id"]] = file
+        volume["size"] += int(file.get("size", 0))
+        volume["file_num"] += 1
+        volume["updated_at"] = int(time.time())
+        return file
+
+    def remove_file(self, volume_id: str, file_id: str) -> bool:
+        file = self.files.get(volume_id, {}).pop(file_id, None)
+        if file is None:
+            return False
+        volume = self.volumes[volume_id]
+        volume["size"] -= int(file.get("size", 0))
+        volume["file_num"] -= 1
+        return True
+
+
 class EmulatorState:
     """Shared by every route module of one emulator instance."""
 
@@ -79,6 +129,7 @@ class EmulatorState:
         #: Installed by moi_auth: raises the 401 error for a request without valid MOI tokens.
         self.moi_auth_check: Callable[[Any], None] | None = None
         self.moi_connectors: ConnectorStore | None = None
+        self.raw_volumes = RawVolumeStore(self)
 
     def snowflake(self) -> str:
         """A Twitter-epoch snowflake id (MOI's task and file ids), as a decimal string."""
