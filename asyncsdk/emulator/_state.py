@@ -80,8 +80,9 @@ class RawVolumeStore:
 
     def create(self, name: str) -> dict[str, Any]:
         now = int(time.time())
-        volume = {
-            "id": self._state.snowflake(),
+        volume_id = self._state.snowflake()
+        volume: dict[str, Any] = {
+            "id": volume_id,
             "name": name,
             "size": 0,
             "file_num": 0,
@@ -89,8 +90,8 @@ class RawVolumeStore:
             "created_at": now,
             "updated_at": now,
         }
-        self.volumes[volume["id"]] = volume
-        self.files[volume["id"]] = {}
+        self.volumes[volume_id] = volume
+        self.files[volume_id] = {}
         return volume
 
     def by_name(self, name: str) -> dict[str, Any] | None:
