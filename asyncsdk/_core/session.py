@@ -293,6 +293,7 @@ class Session:
         idempotent: bool,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
         headers: Mapping[str, str] | None = None,
         parse: Callable[[Any], T] | None = None,
         timeout: float | None = None,
@@ -306,6 +307,9 @@ class Session:
         repeated only when the failure proves the service did not act (connection refused,
         429, 503, 401 before a replay). Anything ``parse`` raises becomes a DecodeError.
 
+        ``form`` builds a multipart body (uploads); it is called once per attempt, because a
+        form is consumed by sending it.
+
         ``absent_ok_on_retry`` makes deletes idempotent: when a retried attempt finds the
         resource gone (404), an earlier attempt deleted it, and the call succeeds.
         """
@@ -315,6 +319,7 @@ class Session:
             idempotent=idempotent,
             params=params,
             json=json,
+            form=form,
             headers=headers,
             timeout=timeout,
             retry=retry,
@@ -345,6 +350,7 @@ class Session:
         idempotent: bool,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
@@ -381,7 +387,14 @@ class Session:
                     self._start_auth()
             try:
                 response, identity = await self._attempt(
-                    method, path, url, query, body, send_headers, seconds, authenticate
+                    method,
+                    path,
+                    url,
+                    query,
+                    form() if form is not None else body,
+                    send_headers,
+                    seconds,
+                    authenticate,
                 )
                 data = shared.envelope.unwrap(response)
             except AuthenticationError as exc:
@@ -518,7 +531,7 @@ class Session:
         path: str,
         url: str,
         query: list[tuple[str, str]],
-        body: bytes | None,
+        body: bytes | aiohttp.FormData | None,
         headers: dict[str, str],
         seconds: float,
         authenticate: bool,

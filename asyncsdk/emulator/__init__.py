@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import moi_auth, moi_connectors
+from . import _blobs, moi_auth, moi_connectors
 from ._http import MOIError, moi_error_response
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
 
@@ -77,6 +77,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=[record, latency, moi_token], client_max_size=64 * 2**20)
     moi_auth.setup(app, state)
     state.moi_connectors = moi_connectors.setup(app, state)
+    _blobs.setup(app, state.blobs)
     return app
 
 
@@ -118,8 +119,13 @@ class Emulator:
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port)
         await site.start()
-        self._runner = runner
         self._port = int(runner.addresses[0][1])
+        # Presigned links point at a second port: another origin, like an object store.
+        blob_site = web.TCPSite(runner, self.config.host, 0)
+        await blob_site.start()
+        blob_port = int(runner.addresses[1][1])
+        self.state.blobs.origin = f"http://{self.config.host}:{blob_port}"
+        self._runner = runner
 
     async def aclose(self) -> None:
         if self._runner is not None:
@@ -149,6 +155,11 @@ class Emulator:
         if self._port is None:
             raise RuntimeError("the emulator is not started")
         return self._port
+
+    @property
+    def blob_origin(self) -> str:
+        """The origin presigned links point at (another port than ``url``)."""
+        return self.state.blobs.origin
 
     @property
     def moi_credentials(self) -> MOICredentials:

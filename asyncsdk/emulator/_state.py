@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
+from ._blobs import BlobHost
 from ._tokens import TokenIssuer
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class EmulatorState:
         self.moi_auth_check: Callable[[Any], None] | None = None
         self.moi_connectors: ConnectorStore | None = None
         self.raw_volumes = RawVolumeStore(self)
+        self.blobs = BlobHost()
 
     def snowflake(self) -> str:
         """A Twitter-epoch snowflake id (MOI's task and file ids), as a decimal string."""
