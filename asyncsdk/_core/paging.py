@@ -417,13 +417,14 @@ class AsyncPaginator(Generic[T]):
 
         # The first page alone: it tells the total, so no request is wasted past the end.
         head = await self._fetch_one(first)
-        yield head
         if head.next_ref is None:
+            yield head
             return
         if head.total is not None:
             pages_total = -(-head.total // self._page_size)
             last_page = pages_total if last_page is None else min(last_page, pages_total)
         if window == 1:
+            yield head
             number: int | None = first + 1
             while number is not None and (last_page is None or number <= last_page):
                 fetched = await self._fetch_one(number)
@@ -432,11 +433,20 @@ class AsyncPaginator(Generic[T]):
             return
         pending: list[asyncio.Task[_Fetched[T]]] = []
         next_number = first + 1
+
+        def fill() -> None:
+            nonlocal next_number
+            while len(pending) < window and (last_page is None or next_number <= last_page):
+                pending.append(asyncio.create_task(fetch(next_number)))
+                next_number += 1
+
         try:
+            # Start the next pages before handing out the first: the caller's work on it
+            # overlaps with their fetching.
+            fill()
+            yield head
             while True:
-                while len(pending) < window and (last_page is None or next_number <= last_page):
-                    pending.append(asyncio.create_task(fetch(next_number)))
-                    next_number += 1
+                fill()
                 if not pending:
                     return
                 fetched = await pending.pop(0)
