@@ -25,6 +25,7 @@ from ._core.errors import (
     TransportError,
 )
 from ._core.paging import AsyncPaginator, Page
+from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .moi import (
     Connector,
@@ -37,6 +38,7 @@ from .moi import (
     SourceType,
     Task,
     TaskFile,
+    TaskFileCounts,
     TaskFileStatus,
     TaskStatus,
 )
@@ -71,8 +73,10 @@ __all__ = [
     "SourceType",
     "Task",
     "TaskFile",
+    "TaskFileCounts",
     "TaskFileStatus",
     "TaskStatus",
     "TransportError",
+    "WaitTimeoutError",
     "__version__",
 ]

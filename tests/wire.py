@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from yarl import URL
 
@@ -31,9 +32,17 @@ def ok(data: Any = None) -> dict[str, Any]:
     return body
 
 
+def _normal(url: str) -> URL:
+    # aioresponses files requests under the URL with its query pairs sorted.
+    parsed = URL(url)
+    pairs = parse_qsl(parsed.query_string, keep_blank_values=True)
+    return parsed.with_query(urlencode(sorted(pairs)))
+
+
 def sent(mock: Any, method: str, url: str) -> list[dict[str, Any]]:
-    """What the client sent to ``method url`` (query included), one dict per request."""
-    calls = mock.requests.get((method, URL(url)), [])
+    """What the client sent to ``method url`` (query included, in any order), one dict per
+    request; ``params`` keeps the order the client sent them in."""
+    calls = mock.requests.get((method, _normal(url)), [])
     out = []
     for call in calls:
         kwargs = call.kwargs

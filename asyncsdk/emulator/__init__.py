@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, moi_auth, moi_connectors
+from . import _blobs, moi_auth, moi_connectors, moi_tasks
 from ._http import MOIError, moi_error_response
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
 
@@ -41,6 +41,8 @@ def build_app(state: EmulatorState) -> web.Application:
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         state.stats.requests += 1
         try:
+            for tick in state.tickers:
+                tick()
             response = await handler(request)
         except MOIError as error:
             response = moi_error_response(error)
@@ -77,6 +79,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=[record, latency, moi_token], client_max_size=64 * 2**20)
     moi_auth.setup(app, state)
     state.moi_connectors = moi_connectors.setup(app, state)
+    state.moi_tasks = moi_tasks.setup(app, state, state.moi_connectors)
     _blobs.setup(app, state.blobs)
     return app
 

@@ -12,7 +12,8 @@ from aiohttp import web
 _MISSING: Any = object()
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """Compact JSON, as the services send it."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -23,7 +24,7 @@ def json_response(
     if headers:
         out.update(headers)
     return web.Response(
-        text=_dumps(body),
+        text=dumps(body),
         status=status,
         content_type="application/json",
         charset="utf-8",
@@ -37,6 +38,16 @@ def moi_ok(data: Any = _MISSING, *, headers: Mapping[str, str] | None = None) ->
     if data is not _MISSING:
         body["data"] = data
     return json_response(body, headers=headers)
+
+
+def moi_ok_encoded(data_json: str) -> web.Response:
+    """``moi_ok`` for data already encoded (cached pages)."""
+    return web.Response(
+        text='{"code":"OK","msg":"OK","data":' + data_json + "}",
+        content_type="application/json",
+        charset="utf-8",
+        headers={"X-Request-Id": str(uuid.uuid4())},
+    )
 
 
 def byoa_ok(data: Any = None) -> web.Response:
@@ -65,7 +76,7 @@ def not_found(msg: str) -> MOIError:
 def moi_error_response(error: MOIError) -> web.Response:
     request_id = str(uuid.uuid4())
     return web.Response(
-        text=_dumps(
+        text=dumps(
             {"code": error.code, "msg": error.msg, "data": None, "request_id": request_id}
         ),
         status=error.status,

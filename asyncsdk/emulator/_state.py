@@ -15,6 +15,7 @@ from ._tokens import TokenIssuer
 
 if TYPE_CHECKING:
     from .moi_connectors import ConnectorStore
+    from .moi_tasks import TaskStore
 
 DEFAULT_ACCOUNT = "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97"
 
@@ -39,6 +40,10 @@ class EmulatorConfig:
     tasks: int = 20
     #: Raw volumes seeded at start (load tasks write into them; workflows read them).
     raw_volumes: int = 2
+    #: How long each step of a load-task file takes (waiting → uploading → done).
+    task_file_seconds: float = 0.5
+    #: Share of load-task files that fail on their first attempt (retries succeed).
+    task_file_failure_rate: float = 0.05
     #: How many recent requests ``Emulator.requests`` keeps.
     request_log_size: int = 100_000
     extra: dict[str, Any] = field(factory=dict)
@@ -131,6 +136,9 @@ class EmulatorState:
         #: Installed by moi_auth: raises the 401 error for a request without valid MOI tokens.
         self.moi_auth_check: Callable[[Any], None] | None = None
         self.moi_connectors: ConnectorStore | None = None
+        self.moi_tasks: TaskStore | None = None
+        #: Called before every request: lazy state machines catch up with the clock here.
+        self.tickers: list[Callable[[], None]] = []
         self.raw_volumes = RawVolumeStore(self)
         self.blobs = BlobHost()
 

@@ -19,6 +19,7 @@ from .models import (
     TaskStatus,
 )
 from .paths import CURRENT, SEED, MOIPaths
+from .tasks import TaskFileCounts
 
 __all__ = [
     "CURRENT",
@@ -37,6 +38,7 @@ __all__ = [
     "SourceType",
     "Task",
     "TaskFile",
+    "TaskFileCounts",
     "TaskFileStatus",
     "TaskSourceConfig",
     "TaskStatus",

@@ -12,6 +12,7 @@ from .._core.session import Session
 from ._envelope import MOIEnvelope, MOITokenProvider
 from .connectors import Connectors
 from .paths import MOIPaths, resolve_paths
+from .tasks import Tasks
 
 __all__ = ["MOIClient"]
 
@@ -77,6 +78,7 @@ class MOIClient(BaseClient):
     def _bind(self, session: Session) -> None:
         super()._bind(session)
         self.connectors = Connectors(session, self._paths)
+        self.tasks = Tasks(session, self._paths)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> MOIClient:

@@ -52,7 +52,8 @@ def _file_types(file_types: Iterable[FileType | int] | None) -> list[int] | None
     return values
 
 
-def _connector_id(value: object) -> int:
+def connector_id_value(value: object) -> int:
+    """A connector id as the wire wants it: an integer (D11)."""
     text = require_id("connector_id", value)
     if not text.isdigit():
         raise InvalidInputError(f"connector_id must be numeric, got {text!r}")
@@ -126,7 +127,7 @@ class Connectors(Resource):
             source_type, config_body = _config_body(config)
             body = {"source_type": int(source_type), "config": config_body}
         else:
-            wanted = _connector_id(connector_id)
+            wanted = connector_id_value(connector_id)
             if source_type is None:
                 source_type = SourceType.UNKNOWN
                 async for connector in self.list(timeout=timeout, retry=retry):
@@ -195,7 +196,7 @@ class Connectors(Resource):
             body["name"] = name
         if config is not None:
             body["config"] = _config_body(config)[1]
-        path = self._paths.connector.format(connector_id=_connector_id(connector_id))
+        path = self._paths.connector.format(connector_id=connector_id_value(connector_id))
         await self._session.request(
             "PUT", path, json=body, idempotent=True, timeout=timeout, retry=retry
         )
@@ -208,7 +209,7 @@ class Connectors(Resource):
         retry: RetryPolicy | None = None,
     ) -> None:
         """Delete a connector."""
-        path = self._paths.connector.format(connector_id=_connector_id(connector_id))
+        path = self._paths.connector.format(connector_id=connector_id_value(connector_id))
         await self._session.request(
             "DELETE",
             path,
@@ -240,7 +241,7 @@ class Connectors(Resource):
             self._paths.connector_files,
             style=CursorPaging(),
             params={
-                "connector_id": _connector_id(connector_id),
+                "connector_id": connector_id_value(connector_id),
                 "file_types": _file_types(file_types),
                 "dir": dir,
             },
