@@ -122,10 +122,14 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:
+    if type(value) is int and value < _MILLISECONDS_THRESHOLD:
+        return datetime.fromtimestamp(value, tz=timezone.utc)  # the common case, fast
     return parse_timestamp(value)
 
 
 def _structure_optional_datetime(value: Any, _: type) -> datetime | None:
+    if type(value) is int and 0 < value < _MILLISECONDS_THRESHOLD:
+        return datetime.fromtimestamp(value, tz=timezone.utc)  # the common case, fast
     # Unfinished runs carry end_time 0 (MOI task files) or "" rather than null.
     if value is None or value == 0 or value == "":
         return None
@@ -133,6 +137,14 @@ def _structure_optional_datetime(value: Any, _: type) -> datetime | None:
 
 
 def _structure_enum(value: Any, cls: type[Enum]) -> Enum:
+    if type(value) is bool:  # True == 1: without this check it would pass as a member
+        raise TypeError(f"expected a {cls.__name__} value, got a boolean")
+    try:
+        member = cls._value2member_map_.get(value)  # known values: one dict lookup
+    except TypeError:  # unhashable: a list or a dict
+        member = None
+    if member is not None:
+        return member
     if isinstance(value, (dict, list)) or value is None:
         raise TypeError(f"expected a {cls.__name__} value, got {type(value).__name__}")
     return cls(value)

@@ -1,0 +1,1 @@
+"""Benchmarks: asyncsdk against hand-written aiohttp and httpx, in the same run."""
