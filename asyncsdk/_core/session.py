@@ -373,9 +373,14 @@ class Session:
         shared.stats.calls += 1
         attempt = 0
         replayed = False
+        waited: float | None = None
         while True:
             attempt += 1
-            send_headers[ATTEMPT_HEADER] = f"attempt={attempt}; max={policy.max_attempts}"
+            # Tell the service which attempt this is and how long we waited before it, so its
+            # logs can tie retries together (and tests can check the waits).
+            send_headers[ATTEMPT_HEADER] = f"attempt={attempt}; max={policy.max_attempts}" + (
+                f"; backoff={waited:.4f}" if waited is not None else ""
+            )
             pause = shared.pause_until - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)  # a 429 elsewhere throttles every call
@@ -419,6 +424,7 @@ class Session:
                     "%s %s: %s; retry %d in %.3f s", method, path, _brief(exc), attempt, delay
                 )
                 await asyncio.sleep(delay)
+                waited = delay
                 continue
             except DecodeError as exc:
                 _locate(exc, None, method, path)

@@ -25,8 +25,16 @@ from aiohttp import web
 from . import _blobs, moi_auth, moi_connectors, moi_tasks
 from ._http import MOIError, moi_error_response
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+from .faults import Fault
 
-__all__ = ["Emulator", "EmulatorConfig", "EmulatorStats", "MOICredentials", "RequestRecord"]
+__all__ = [
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorStats",
+    "Fault",
+    "MOICredentials",
+    "RequestRecord",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,17 +48,22 @@ def build_app(state: EmulatorState) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         state.stats.requests += 1
+        fault = None
         try:
             for tick in state.tickers:
                 tick()
-            response = await handler(request)
+            fault = state.faults.pick(request)
+            if fault is not None:
+                response = await state.faults.apply(fault, request, handler)
+            else:
+                response = await handler(request)
         except MOIError as error:
             response = moi_error_response(error)
         route = request.match_info.route.resource
         state.stats.by_route[
             f"{request.method} {route.canonical if route is not None else request.path}"
         ] += 1
-        attempt = request.headers.get("asyncsdk-request", "")
+        attempt = _attempt_fields(request.headers.get("asyncsdk-request", ""))
         state.requests.append(
             RequestRecord(
                 at=time.monotonic(),
@@ -58,7 +71,9 @@ def build_app(state: EmulatorState) -> web.Application:
                 path=request.path,
                 status=response.status,
                 invocation=request.headers.get("asyncsdk-invocation-id"),
-                attempt=_attempt_number(attempt),
+                attempt=int(attempt["attempt"]) if "attempt" in attempt else None,
+                backoff=attempt.get("backoff"),
+                fault=fault.kind if fault is not None else None,
             )
         )
         return response
@@ -92,13 +107,16 @@ class MOICredentials(TypedDict):
     password: str
 
 
-def _attempt_number(header: str) -> int | None:
-    # "attempt=2; max=5" -> 2
+def _attempt_fields(header: str) -> dict[str, float]:
+    # "attempt=2; max=5; backoff=0.137" -> {"attempt": 2.0, "max": 5.0, "backoff": 0.137}
+    fields: dict[str, float] = {}
     for part in header.split(";"):
         key, _, value = part.strip().partition("=")
-        if key == "attempt" and value.isdigit():
-            return int(value)
-    return None
+        try:
+            fields[key] = float(value)
+        except ValueError:
+            continue
+    return fields
 
 
 class Emulator:
@@ -181,6 +199,19 @@ class Emulator:
     def requests(self) -> deque[RequestRecord]:
         """Recent requests, oldest first (no credentials are recorded)."""
         return self.state.requests
+
+    def inject(self, *faults: Fault) -> None:
+        """Start injecting more faults (see :mod:`asyncsdk.emulator.faults`)."""
+        self.state.faults.faults.extend(faults)
+
+    def clear_faults(self) -> None:
+        """Stop injecting faults."""
+        self.state.faults.faults.clear()
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """How many faults of each kind were injected so far."""
+        return dict(self.state.faults.injected)
 
     def revoke_access_tokens(self) -> None:
         """Make every access token issued so far invalid for API calls (the next call gets a

@@ -12,6 +12,7 @@ from attrs import define, field
 
 from ._blobs import BlobHost
 from ._tokens import TokenIssuer
+from .faults import Fault, FaultInjector
 
 if TYPE_CHECKING:
     from .moi_connectors import ConnectorStore
@@ -38,6 +39,8 @@ class EmulatorConfig:
     connectors: int = 3
     files_per_connector: int = 200
     tasks: int = 20
+    #: Files each seeded (historical) task holds.
+    files_per_seeded_task: int = 10
     #: Raw volumes seeded at start (load tasks write into them; workflows read them).
     raw_volumes: int = 2
     #: How long each step of a load-task file takes (waiting → uploading → done).
@@ -46,6 +49,8 @@ class EmulatorConfig:
     task_file_failure_rate: float = 0.05
     #: How many recent requests ``Emulator.requests`` keeps.
     request_log_size: int = 100_000
+    #: Faults to inject from the start (see ``asyncsdk.emulator.faults``); seeded by ``seed``.
+    faults: list[Fault] = field(factory=list)
     extra: dict[str, Any] = field(factory=dict)
 
 
@@ -59,6 +64,10 @@ class RequestRecord:
     status: int
     invocation: str | None
     attempt: int | None
+    #: The wait the client says it took before this attempt (asyncsdk's attempt header).
+    backoff: float | None = None
+    #: The fault injected into this request, if any.
+    fault: str | None = None
 
 
 @define
@@ -141,6 +150,7 @@ class EmulatorState:
         self.tickers: list[Callable[[], None]] = []
         self.raw_volumes = RawVolumeStore(self)
         self.blobs = BlobHost()
+        self.faults = FaultInjector(config.faults, config.seed)
 
     def snowflake(self) -> str:
         """A Twitter-epoch snowflake id (MOI's task and file ids), as a decimal string."""

@@ -73,9 +73,11 @@ class TaskStore:
                 end_at=created + 600 if status == FINISHED else 0,
             )
             files = self.files[task["id"]]
-            for i in range(10):
+            per_task = config.files_per_seeded_task
+            for i in range(per_task):
                 failed = rng.random() < 0.1
-                file = self._new_file(task, self.connectors.file(connector["id"], n * 10 + i))
+                source = self.connectors.file(connector["id"], n * per_task + i)
+                file = self._new_file(task, source)
                 file.update(
                     status=FAILED if failed else SUCCEEDED,
                     start_time=created + i,
