@@ -24,6 +24,7 @@ from ._core.errors import (
     ServerError,
     TransportError,
 )
+from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, Page
 from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
@@ -64,6 +65,7 @@ __all__ = [
     "MOIClient",
     "NotFoundError",
     "OSSConfig",
+    "Outcome",
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
@@ -79,4 +81,5 @@ __all__ = [
     "TransportError",
     "WaitTimeoutError",
     "__version__",
+    "fan_out",
 ]

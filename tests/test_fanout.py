@@ -1,0 +1,163 @@
+"""fan_out: bounded, lazy, isolating failures, cancellable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from asyncsdk import MOIClient, Outcome, fan_out
+from asyncsdk.emulator import Emulator
+
+
+class Probe:
+    """A function under fan-out that records how many calls run at once."""
+
+    def __init__(self, delay: float = 0.0, fail: set[int] | None = None) -> None:
+        self.delay = delay
+        self.fail = fail or set()
+        self.running = 0
+        self.max_running = 0
+        self.started: list[float] = []
+
+    async def __call__(self, item: int) -> int:
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        self.started.append(time.monotonic())
+        try:
+            await asyncio.sleep(self.delay)
+            if item in self.fail:
+                raise ValueError(f"item {item} is bad")
+            return item * 2
+        finally:
+            self.running -= 1
+
+
+async def test_every_item_gets_one_outcome_and_failures_stay_isolated() -> None:
+    probe = Probe(fail={3, 50})
+    outcomes = [o async for o in fan_out(probe, range(100), concurrency=10)]
+    assert sorted(o.item for o in outcomes) == list(range(100))
+    failed = {o.item for o in outcomes if not o.ok}
+    assert failed == {3, 50}
+    assert all(o.value == o.item * 2 for o in outcomes if o.ok)
+    bad = next(o for o in outcomes if o.item == 3)
+    assert isinstance(bad.error, ValueError)
+    with pytest.raises(ValueError, match="item 3"):
+        bad.result()
+
+
+async def test_outcomes_arrive_in_completion_order() -> None:
+    async def slow_first(item: int) -> int:
+        await asyncio.sleep(0.05 if item == 0 else 0)
+        return item
+
+    order = [o.item async for o in fan_out(slow_first, [0, 1, 2], concurrency=3)]
+    assert order[-1] == 0
+
+
+async def test_concurrency_bounds_calls_in_flight() -> None:
+    probe = Probe(delay=0.005)
+    async for _ in fan_out(probe, range(200), concurrency=7):
+        pass
+    assert probe.max_running == 7
+
+
+async def test_an_async_source_is_not_read_ahead_beyond_the_bound() -> None:
+    read = 0
+
+    async def source() -> AsyncIterator[int]:
+        nonlocal read
+        for i in range(10_000):
+            read += 1
+            yield i
+
+    taken = 0
+    async for _ in fan_out(Probe(), source(), concurrency=5):
+        taken += 1
+        # Slow consumer: the source must not run ahead of what the slots allow.
+        await asyncio.sleep(0)
+        assert read <= taken + 5
+        if taken == 300:
+            break
+    assert read <= 305
+
+
+async def test_rate_spaces_call_starts() -> None:
+    probe = Probe()
+    async for _ in fan_out(probe, range(6), concurrency=6, rate=50):
+        pass
+    gaps = [b - a for a, b in zip(probe.started, probe.started[1:], strict=False)]
+    assert min(gaps) >= 1 / 50 - 0.002
+
+
+async def test_a_failing_source_delivers_what_ran_then_raises() -> None:
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+        raise ConnectionError("listing broke")
+
+    seen: list[Outcome[int, int]] = []
+    with pytest.raises(ConnectionError, match="listing broke"):
+        async for outcome in fan_out(Probe(delay=0.01), source(), concurrency=4):
+            seen.append(outcome)
+    assert sorted(o.item for o in seen) == [1, 2]
+
+
+async def test_breaking_out_cancels_the_calls_in_flight() -> None:
+    probe = Probe(delay=30)  # only cancellation can end these in time
+    slow_started = asyncio.Event()
+
+    async def mixed(item: int) -> int:
+        if item == 0:
+            return item
+        slow_started.set()
+        return await probe(item)
+
+    async for _ in fan_out(mixed, range(100), concurrency=10):
+        await slow_started.wait()
+        break
+    for _ in range(100):
+        if probe.running == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert probe.max_running > 0
+    assert probe.running == 0
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("asyncsdk-fan")]
+
+
+def test_bad_arguments_are_refused_at_the_call() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        fan_out(Probe(), [1], concurrency=0)
+    with pytest.raises(ValueError, match="rate"):
+        fan_out(Probe(), [1], rate=0)
+
+
+async def test_cancelling_a_thousand_item_fan_out_mid_way_is_quick_and_clean() -> None:
+    async with (
+        Emulator(tasks=50, latency_ms=50) as emu,
+        MOIClient(emu.url, **emu.moi_credentials) as moi,
+    ):
+        ids = list((emu.state.moi_tasks.tasks if emu.state.moi_tasks else {}).keys())
+        items = [ids[i % len(ids)] for i in range(1000)]
+        done = 0
+        mid_way = asyncio.Event()
+
+        async def consume() -> None:
+            nonlocal done
+            async for outcome in fan_out(moi.tasks.get, items, concurrency=50):
+                assert outcome.ok
+                done += 1
+                if done == 200:
+                    mid_way.set()
+
+        consumer = asyncio.create_task(consume())
+        await mid_way.wait()
+        started = time.monotonic()
+        consumer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+        assert time.monotonic() - started < 1.0
+        assert 200 <= done < 1000
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("asyncsdk-fan")]
