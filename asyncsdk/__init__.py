@@ -1,9 +1,13 @@
 """asyncsdk: an asyncio-native SDK for the MOI and MAXIR data-platform APIs.
 
-    from asyncsdk import MOIClient
+    from asyncsdk import MaxirClient, MOIClient
 
     async with MOIClient.from_env() as moi:
         async for f in moi.connectors.files(connector_id):
+            ...
+
+    async with MaxirClient.from_env() as mx:
+        async for source in mx.datasources.list(dataset_id, status=["synched"]):
             ...
 """
 
@@ -25,7 +29,18 @@ from ._core.errors import (
     TransportError,
 )
 from ._core.paging import AsyncPaginator, Page
+from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
+from .maxir import (
+    Dataset,
+    DatasetOverview,
+    DatasetStatus,
+    DataSource,
+    DataSourceStatus,
+    DataSourceSyncError,
+    MaxirClient,
+    Presigned,
+)
 from .moi import (
     Connector,
     ConnectorFile,
@@ -55,15 +70,23 @@ __all__ = [
     "ConflictError",
     "Connector",
     "ConnectorFile",
+    "DataSource",
+    "DataSourceStatus",
+    "DataSourceSyncError",
+    "Dataset",
+    "DatasetOverview",
+    "DatasetStatus",
     "DecodeError",
     "FileType",
     "InvalidInputError",
     "LoadIntervalType",
     "MOIClient",
+    "MaxirClient",
     "NotFoundError",
     "OSSConfig",
     "Page",
     "PermissionDeniedError",
+    "Presigned",
     "RateLimitError",
     "RetryPolicy",
     "S3Config",
@@ -74,5 +97,6 @@ __all__ = [
     "TaskFileStatus",
     "TaskStatus",
     "TransportError",
+    "WaitTimeoutError",
     "__version__",
 ]
