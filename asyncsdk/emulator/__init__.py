@@ -7,6 +7,8 @@ benchmarks exercise the real wire::
         async with MOIClient(emu.url, **emu.moi_credentials) as moi:
             ...
         assert emu.stats.logins == 1
+        async with MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+            ...
 
 From a shell: ``python -m asyncsdk.emulator --port 8000`` (or ``asyncsdk emulator``).
 """
@@ -22,11 +24,19 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, moi_auth, moi_connectors
+from . import _blobs, maxir, moi_auth, moi_connectors
 from ._http import MOIError, moi_error_response
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+from .maxir import MaxirStore
 
-__all__ = ["Emulator", "EmulatorConfig", "EmulatorStats", "MOICredentials", "RequestRecord"]
+__all__ = [
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorStats",
+    "MOICredentials",
+    "MaxirCredentials",
+    "RequestRecord",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -77,6 +87,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=[record, latency, moi_token], client_max_size=64 * 2**20)
     moi_auth.setup(app, state)
     state.moi_connectors = moi_connectors.setup(app, state)
+    state.maxir = maxir.setup(app, state)
     _blobs.setup(app, state.blobs)
     return app
 
@@ -87,6 +98,14 @@ class MOICredentials(TypedDict):
     account_name: str
     username: str
     password: str
+
+
+class MaxirCredentials(TypedDict):
+    """Keyword arguments for ``MaxirClient`` that an emulator accepts (``base_url`` is
+    ``Emulator.url``)."""
+
+    api_key: str
+    user_id: str
 
 
 def _attempt_number(header: str) -> int | None:
@@ -169,6 +188,21 @@ class Emulator:
             "username": self.config.username,
             "password": self.config.password,
         }
+
+    @property
+    def maxir_credentials(self) -> MaxirCredentials:
+        """Keyword arguments for ``MaxirClient`` that this emulator accepts::
+
+            MaxirClient(emu.url, **emu.maxir_credentials)
+        """
+        return {"api_key": self.config.maxir_api_key, "user_id": self.config.maxir_user_id}
+
+    @property
+    def maxir(self) -> MaxirStore:
+        """The emulated MAXIR project: datasets, data sources, uploads, and ``traces`` (each
+        request's ``x-pd-trace-id`` next to the caller's external trace id)."""
+        assert self.state.maxir is not None
+        return self.state.maxir
 
     @property
     def stats(self) -> EmulatorStats:

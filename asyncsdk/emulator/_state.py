@@ -14,6 +14,7 @@ from ._blobs import BlobHost
 from ._tokens import TokenIssuer
 
 if TYPE_CHECKING:
+    from .maxir import MaxirStore
     from .moi_connectors import ConnectorStore
 
 DEFAULT_ACCOUNT = "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97"
@@ -41,6 +42,21 @@ class EmulatorConfig:
     raw_volumes: int = 2
     #: How many recent requests ``Emulator.requests`` keeps.
     request_log_size: int = 100_000
+    #: MAXIR: the project API key, and the team member (``user_id``) calls act as.
+    maxir_api_key: str = "pd-emulator-project-key"
+    maxir_user_id: str = "tmm-emulator0000000000000001"
+    #: Other members of the team: they may read everything, change only what they created.
+    maxir_other_user_ids: tuple[str, ...] = ("tmm-emulator0000000000000002",)
+    maxir_datasets: int = 3
+    maxir_datasources_per_dataset: int = 500
+    #: A new data source first reports ``invalid`` ("awaiting processing") this long (0: the
+    #: reference's lifecycle, which starts at ``synching``) ...
+    maxir_waiting_seconds: float = 0.0
+    #: ... then ``synching`` this long, then ``synched``; or ``invalid`` for this share of them.
+    maxir_sync_seconds: float = 2.0
+    maxir_invalid_share: float = 0.0
+    #: Serve at most this many records per page, echoing the smaller page_size (None: no cap).
+    maxir_max_page_size: int | None = None
     extra: dict[str, Any] = field(factory=dict)
 
 
@@ -131,6 +147,7 @@ class EmulatorState:
         #: Installed by moi_auth: raises the 401 error for a request without valid MOI tokens.
         self.moi_auth_check: Callable[[Any], None] | None = None
         self.moi_connectors: ConnectorStore | None = None
+        self.maxir: MaxirStore | None = None
         self.raw_volumes = RawVolumeStore(self)
         self.blobs = BlobHost()
 
