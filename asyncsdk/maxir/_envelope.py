@@ -81,9 +81,9 @@ class MaxirEnvelope:
             raise self._error(response, None, _excerpt(doc))
         code = _code(doc.get("code"))
         if ok and code == 0:
-            # Modify and delete answer ``data: null`` or ``{}`` (§6 #4): both mean "nothing".
-            data = doc.get("data")
-            return None if data == {} else data
+            # Modify and delete answer ``data: null`` or ``{}`` (§6 #4); their methods ignore
+            # it and return None.
+            return doc.get("data")
         message = doc.get("msg") or doc.get("message")
         if not isinstance(message, str) or not message:
             message = "request failed" if code != 0 else f"HTTP {status} with code 0"
