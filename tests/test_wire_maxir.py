@@ -481,6 +481,7 @@ LONG = "x" * 125 + ".csv"  # 129 characters
         (lambda mx: mx.datasources.presign("d", "s", expires_in=59), "at least 60"),
         (lambda mx: mx.datasources.presign("d", "s", expires_in=True), "expires_in"),
         (lambda mx: mx.datasources.presign("d", "s", expires_in=90.5), "whole number"),
+        (lambda mx: mx.datasources.presign("d", "s", expires_in=float("inf")), "seconds"),
         (lambda mx: mx.datasources.get("d", "s", trace_id="t" * 129), "129 characters"),
         (lambda mx: mx.datasources.get("d", "s", trace_id="a\nb"), "printable ASCII"),
         (lambda mx: mx.datasources.get("d", "s", trace_id="spür"), "printable ASCII"),
@@ -527,6 +528,13 @@ async def test_listings_and_downloads_reject_bad_arguments_when_called(
             with pytest.raises(InvalidInputError, match=problem):
                 call(mx)  # no await: the mistake shows at the call, not at iteration
         assert mock.requests == {}
+
+
+async def test_a_rejected_url_is_not_echoed_it_may_carry_a_secret() -> None:
+    async with client() as mx:
+        with pytest.raises(InvalidInputError, match="'s3'") as info:
+            await mx.datasources.create("d", "q.csv", url="s3://AKIA:tok3n@bucket/q.csv")
+    assert "tok3n" not in str(info.value)
 
 
 async def test_a_client_without_user_id_needs_one_per_call() -> None:

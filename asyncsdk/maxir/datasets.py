@@ -181,6 +181,10 @@ class Datasets(MaxirResource):
         some failures are normal. ``timeout`` bounds the whole wait (then
         :class:`~asyncsdk.WaitTimeoutError`, whose ``last`` is the last status seen);
         ``request_timeout`` bounds each poll.
+
+        On a deployment that reports a queued source as ``invalid`` ("awaiting processing"),
+        the summary cannot tell queued from failed: wait per source with
+        ``mx.datasources.wait_until_synched(..., invalid_grace=...)`` instead.
         """
         user = self._user(user_id)
         self._trace(trace_id)  # reject a bad trace id now, not at the first poll

@@ -7,6 +7,7 @@ Creating a data source points the service at a file, by public ``url`` or by the
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -26,6 +27,7 @@ from ._resource import MIN_PRESIGN_SECONDS, MaxirResource, check_file_name
 from .models import DataSource, DataSourceStatus, Presigned
 
 __all__ = ["DataSourceSyncError", "DataSources"]
+
 
 class DataSourceSyncError(AsyncSDKError):
     """A data source ended ``invalid``: the service could not process its file.
@@ -48,7 +50,9 @@ def _source_body(name: str, url: str | None, file_object_key: str | None) -> dic
         if not isinstance(url, str) or not url.strip():
             raise InvalidInputError("url must be a non-empty string")
         if not url.strip().lower().startswith(("http://", "https://")):
-            raise InvalidInputError(f"url must be an http:// or https:// URL, got {url!r}")
+            # The URL itself is left out of the message: it may carry a token or a signature.
+            scheme = url.strip().partition(":")[0][:16] if ":" in url else "no scheme"
+            raise InvalidInputError(f"url must be an http:// or https:// URL, not {scheme!r}")
         body["url"] = url.strip()
     else:
         if not isinstance(file_object_key, str) or not file_object_key.strip():
@@ -75,7 +79,11 @@ def _statuses(status: Iterable[DataSourceStatus | str] | str | None) -> str | No
 
 
 def _expires_in(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
         raise InvalidInputError(f"expires_in must be a number of seconds, got {value!r}")
     if value != int(value):
         raise InvalidInputError(f"expires_in must be a whole number of seconds, got {value!r}")
