@@ -1,9 +1,13 @@
 """asyncsdk: an asyncio-native SDK for the MOI and MAXIR data-platform APIs.
 
-    from asyncsdk import MOIClient
+    from asyncsdk import MaxirClient, MOIClient
 
     async with MOIClient.from_env() as moi:
         async for f in moi.connectors.files(connector_id):
+            ...
+
+    async with MaxirClient.from_env() as mx:
+        async for source in mx.datasources.list(dataset_id, status=["synched"]):
             ...
 """
 
@@ -28,6 +32,16 @@ from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, Page
 from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
+from .maxir import (
+    Dataset,
+    DatasetOverview,
+    DatasetStatus,
+    DataSource,
+    DataSourceStatus,
+    DataSourceSyncError,
+    MaxirClient,
+    Presigned,
+)
 from .moi import (
     Connector,
     ConnectorFile,
@@ -58,16 +72,24 @@ __all__ = [
     "ConflictError",
     "Connector",
     "ConnectorFile",
+    "DataSource",
+    "DataSourceStatus",
+    "DataSourceSyncError",
+    "Dataset",
+    "DatasetOverview",
+    "DatasetStatus",
     "DecodeError",
     "FileType",
     "InvalidInputError",
     "LoadIntervalType",
     "MOIClient",
+    "MaxirClient",
     "NotFoundError",
     "OSSConfig",
     "Outcome",
     "Page",
     "PermissionDeniedError",
+    "Presigned",
     "RateLimitError",
     "RetryPolicy",
     "S3Config",

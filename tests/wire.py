@@ -6,7 +6,6 @@ import base64
 import json
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from yarl import URL
 
@@ -33,10 +32,9 @@ def ok(data: Any = None) -> dict[str, Any]:
 
 
 def _normal(url: str) -> URL:
-    # aioresponses files requests under the URL with its query pairs sorted.
+    # aioresponses files requests under the URL with its query pairs sorted (normalize_url).
     parsed = URL(url)
-    pairs = parse_qsl(parsed.query_string, keep_blank_values=True)
-    return parsed.with_query(urlencode(sorted(pairs)))
+    return parsed.with_query(sorted(parsed.query.items()))
 
 
 def sent(mock: Any, method: str, url: str) -> list[dict[str, Any]]:

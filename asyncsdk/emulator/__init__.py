@@ -7,6 +7,8 @@ benchmarks exercise the real wire::
         async with MOIClient(emu.url, **emu.moi_credentials) as moi:
             ...
         assert emu.stats.logins == 1
+        async with MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+            ...
 
 From a shell: ``python -m asyncsdk.emulator --port 8000`` (or ``asyncsdk emulator``).
 """
@@ -22,10 +24,11 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, moi_auth, moi_connectors, moi_tasks
+from . import _blobs, maxir, moi_auth, moi_connectors, moi_tasks
 from ._http import MOIError, moi_error_response
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
 from .faults import Fault
+from .maxir import MaxirStore
 
 __all__ = [
     "Emulator",
@@ -33,6 +36,7 @@ __all__ = [
     "EmulatorStats",
     "Fault",
     "MOICredentials",
+    "MaxirCredentials",
     "RequestRecord",
 ]
 
@@ -95,6 +99,7 @@ def build_app(state: EmulatorState) -> web.Application:
     moi_auth.setup(app, state)
     state.moi_connectors = moi_connectors.setup(app, state)
     state.moi_tasks = moi_tasks.setup(app, state, state.moi_connectors)
+    state.maxir = maxir.setup(app, state)
     _blobs.setup(app, state.blobs)
     return app
 
@@ -105,6 +110,14 @@ class MOICredentials(TypedDict):
     account_name: str
     username: str
     password: str
+
+
+class MaxirCredentials(TypedDict):
+    """Keyword arguments for ``MaxirClient`` that an emulator accepts (``base_url`` is
+    ``Emulator.url``)."""
+
+    api_key: str
+    user_id: str
 
 
 def _attempt_fields(header: str) -> dict[str, float]:
@@ -190,6 +203,21 @@ class Emulator:
             "username": self.config.username,
             "password": self.config.password,
         }
+
+    @property
+    def maxir_credentials(self) -> MaxirCredentials:
+        """Keyword arguments for ``MaxirClient`` that this emulator accepts::
+
+            MaxirClient(emu.url, **emu.maxir_credentials)
+        """
+        return {"api_key": self.config.maxir_api_key, "user_id": self.config.maxir_user_id}
+
+    @property
+    def maxir(self) -> MaxirStore:
+        """The emulated MAXIR project: datasets, data sources, uploads, and ``traces`` (each
+        request's ``x-pd-trace-id`` next to the caller's external trace id)."""
+        assert self.state.maxir is not None
+        return self.state.maxir
 
     @property
     def stats(self) -> EmulatorStats:

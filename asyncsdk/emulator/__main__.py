@@ -56,6 +56,11 @@ async def serve(config: EmulatorConfig) -> None:
             f" password={creds['password']}",
             flush=True,
         )
+        maxir = emu.maxir_credentials
+        print(
+            f"  MAXIR: base_url={emu.url} api_key={maxir['api_key']} user_id={maxir['user_id']}",
+            flush=True,
+        )
         await asyncio.Event().wait()
 
 

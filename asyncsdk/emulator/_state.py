@@ -15,6 +15,7 @@ from ._tokens import TokenIssuer
 from .faults import Fault, FaultInjector
 
 if TYPE_CHECKING:
+    from .maxir import MaxirStore
     from .moi_connectors import ConnectorStore
     from .moi_tasks import TaskStore
 
@@ -51,6 +52,21 @@ class EmulatorConfig:
     request_log_size: int = 100_000
     #: Faults to inject from the start (see ``asyncsdk.emulator.faults``); seeded by ``seed``.
     faults: list[Fault] = field(factory=list)
+    #: MAXIR: the project API key, and the team member (``user_id``) calls act as.
+    maxir_api_key: str = "pd-emulator-project-key"
+    maxir_user_id: str = "tmm-emulator0000000000000001"
+    #: Other members of the team: they may read everything, change only what they created.
+    maxir_other_user_ids: tuple[str, ...] = ("tmm-emulator0000000000000002",)
+    maxir_datasets: int = 3
+    maxir_datasources_per_dataset: int = 500
+    #: A new data source first reports ``invalid`` ("awaiting processing") this long (0: the
+    #: reference's lifecycle, which starts at ``synching``) ...
+    maxir_waiting_seconds: float = 0.0
+    #: ... then ``synching`` this long, then ``synched``; or ``invalid`` for this share of them.
+    maxir_sync_seconds: float = 2.0
+    maxir_invalid_share: float = 0.0
+    #: Serve at most this many records per page, echoing the smaller page_size (None: no cap).
+    maxir_max_page_size: int | None = None
     extra: dict[str, Any] = field(factory=dict)
 
 
@@ -148,6 +164,7 @@ class EmulatorState:
         self.moi_tasks: TaskStore | None = None
         #: Called before every request: lazy state machines catch up with the clock here.
         self.tickers: list[Callable[[], None]] = []
+        self.maxir: MaxirStore | None = None
         self.raw_volumes = RawVolumeStore(self)
         self.blobs = BlobHost()
         self.faults = FaultInjector(config.faults, config.seed)
