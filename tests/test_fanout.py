@@ -86,10 +86,11 @@ async def test_an_async_source_is_not_read_ahead_beyond_the_bound() -> None:
 
 async def test_rate_spaces_call_starts() -> None:
     probe = Probe()
-    async for _ in fan_out(probe, range(6), concurrency=6, rate=50):
+    async for _ in fan_out(probe, range(11), concurrency=11, rate=50):
         pass
-    gaps = [b - a for a, b in zip(probe.started, probe.started[1:], strict=False)]
-    assert min(gaps) >= 1 / 50 - 0.002
+    # Eleven starts at 50 per second span at least ten intervals of 20 ms (a start may be
+    # scheduled a little late, so single gaps vary; the span may not shrink).
+    assert probe.started[-1] - probe.started[0] >= 10 / 50 - 0.003
 
 
 async def test_a_failing_source_delivers_what_ran_then_raises() -> None:

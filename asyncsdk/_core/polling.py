@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from .errors import AsyncSDKError
+from .errors import AsyncSDKError, InvalidInputError
 
 __all__ = ["WaitTimeoutError", "poll_until"]
 
@@ -45,10 +45,13 @@ async def poll_until(
     raised by ``fetch`` propagate (the client's retry policy has already handled transient
     ones).
     """
-    if interval <= 0 or max_interval < interval:
-        raise ValueError("need 0 < interval <= max_interval")
-    if timeout is not None and timeout <= 0:
-        raise ValueError("timeout must be > 0 seconds, or None")
+    if not interval > 0 or max_interval < interval:
+        raise InvalidInputError(
+            f"need 0 < interval <= max_interval, got interval={interval!r}, "
+            f"max_interval={max_interval!r}"
+        )
+    if timeout is not None and not timeout > 0:
+        raise InvalidInputError(f"timeout must be > 0 seconds, or None, got {timeout!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     delay = interval
     while True:

@@ -40,6 +40,7 @@ class Resource:
         style: CursorPaging | NumberedPaging,
         parse_page: Callable[[Any], PageResult[T]],
         params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         in_body: bool = False,
         page_size: int,
         max_items: int | None,
@@ -50,7 +51,8 @@ class Resource:
         retry: RetryPolicy | None,
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``; the paging parameters go in the query string, or
-        in the JSON body with ``in_body=True`` (MOI's POST listings)."""
+        in the JSON body with ``in_body=True`` (MOI's POST listings). ``headers`` go with every
+        page (the pages are one logical call, e.g. under one trace id)."""
         fixed = {key: value for key, value in (params or {}).items() if value is not None}
         session = self._session
 
@@ -61,6 +63,7 @@ class Resource:
                 path,
                 params=None if in_body else merged,
                 json=merged if in_body else None,
+                headers=headers,
                 idempotent=True,
                 parse=parse_page,
                 timeout=timeout,

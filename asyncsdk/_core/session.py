@@ -35,6 +35,7 @@ from .errors import (
     DecodeError,
     NotFoundError,
     RateLimitError,
+    ServerError,
     TransportError,
     error_class_for_status,
 )
@@ -603,9 +604,16 @@ class Session:
                 return None
             is_timeout = isinstance(exc, APITimeoutError)
         else:
-            if not policy.retries_status(exc.status, idempotent=idempotent):
+            # Some services report throttling or an internal failure with HTTP 200 and a code
+            # (MAXIR's 201 and 9999): judge those by what the error is, not by the status.
+            status = exc.status
+            if isinstance(exc, RateLimitError):
+                status = 429
+            elif isinstance(exc, ServerError) and status < 500:
+                status = 500
+            if not policy.retries_status(status, idempotent=idempotent):
                 return None
-            is_timeout = exc.status == 408
+            is_timeout = status == 408
         if isinstance(exc, RateLimitError):
             shared.stats.rate_limited += 1
             if exc.retry_after is not None:

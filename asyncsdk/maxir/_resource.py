@@ -10,10 +10,10 @@ from attrs import define
 
 from .._core.convert import structure
 from .._core.errors import DecodeError, InvalidInputError
-from .._core.paging import AsyncPaginator, NumberedPaging, PageRequest, PageResult
+from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
 from .._core.resource import Resource, require_id
 from .._core.retry import RetryPolicy
-from .._core.session import Session, encode_params
+from .._core.session import Session
 from .paths import MaxirPaths
 
 __all__ = [
@@ -151,38 +151,22 @@ class MaxirResource(Resource):
         retry: RetryPolicy | None,
     ) -> AsyncPaginator[T]:
         """A ``page_number``/``page_size`` listing answering
-        ``{total_items, page_size, page_number, records}`` (§4).
-
-        Like ``Resource._paginate``, plus request headers (the trace id goes on every page:
-        the pages are one logical call).
-        """
-        fixed = {key: value for key, value in params.items() if value is not None}
-        session = self._session
-        parse = _page_parser(item_type, page_size)
-
-        async def fetch(request: PageRequest) -> PageResult[T]:
-            return await session.request(
-                "GET",
-                path,
-                params={**fixed, **_PAGING.params(request)},
-                headers=headers,
-                idempotent=True,
-                parse=parse,
-                timeout=timeout,
-                retry=retry,
-            )
-
-        # Resume tokens are tied to the endpoint and its filters (as in Resource._paginate).
-        identity = f"GET {path} {sorted(encode_params(fixed))}"
-        return AsyncPaginator(
-            fetch,
-            _PAGING,
-            listing=identity,
+        ``{total_items, page_size, page_number, records}`` (§4); the trace id goes on every
+        page."""
+        return self._paginate(
+            "GET",
+            path,
+            style=_PAGING,
+            parse_page=_page_parser(item_type, page_size),
+            params=params,
+            headers=headers,
             page_size=page_size,
             max_items=max_items,
             prefetch=prefetch,
             concurrency=concurrency,
             resume_from=resume_from,
+            timeout=timeout,
+            retry=retry,
         )
 
 
