@@ -22,16 +22,18 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, moi_auth, moi_connectors
+from . import _blobs, moi_auth, moi_byoa, moi_connectors, moi_metrics, moi_volumes
 from ._http import MOIError, moi_error_response
+from ._processing import ProcessingStore
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
 
 __all__ = ["Emulator", "EmulatorConfig", "EmulatorStats", "MOICredentials", "RequestRecord"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Paths that need no MOI token: the auth endpoints themselves, and MAXIR (its own key check).
-_OPEN_PREFIXES = ("/auth/", "/v2/", "/_emulator/")
+# Paths that need no MOI token: the auth endpoints themselves, MAXIR (its own key check), and
+# the seed's in-cluster metrics path (its example sends no auth headers).
+_OPEN_PREFIXES = ("/auth/", "/v2/", "/_emulator/", "/ob/")
 
 
 def build_app(state: EmulatorState) -> web.Application:
@@ -77,6 +79,10 @@ def build_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=[record, latency, moi_token], client_max_size=64 * 2**20)
     moi_auth.setup(app, state)
     state.moi_connectors = moi_connectors.setup(app, state)
+    state.processing = processing = ProcessingStore(state)
+    moi_byoa.setup(app, state, processing)
+    moi_volumes.setup(app, state, processing)
+    moi_metrics.setup(app, state, processing)
     _blobs.setup(app, state.blobs)
     return app
 

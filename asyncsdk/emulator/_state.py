@@ -14,6 +14,7 @@ from ._blobs import BlobHost
 from ._tokens import TokenIssuer
 
 if TYPE_CHECKING:
+    from ._processing import ProcessingStore
     from .moi_connectors import ConnectorStore
 
 DEFAULT_ACCOUNT = "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97"
@@ -39,6 +40,17 @@ class EmulatorConfig:
     tasks: int = 20
     #: Raw volumes seeded at start (load tasks write into them; workflows read them).
     raw_volumes: int = 2
+    #: Processed volumes seeded at start (workflows write into them).
+    processed_volumes: int = 1
+    #: Finished processing jobs seeded at start (one periodic workflow's history).
+    workflow_jobs: int = 20
+    #: Seconds one job file takes; a job's files go pending -> processing -> done over time.
+    job_file_seconds: float = 2.0
+    #: How many files of one job are processed at the same time.
+    job_parallelism: int = 4
+    #: Share of job files that fail, drawn from a generator seeded with ``seed``. Changing it
+    #: at run time affects jobs started (and files retried) afterwards.
+    job_file_failure_rate: float = 0.0
     #: How many recent requests ``Emulator.requests`` keeps.
     request_log_size: int = 100_000
     extra: dict[str, Any] = field(factory=dict)
@@ -131,6 +143,8 @@ class EmulatorState:
         #: Installed by moi_auth: raises the 401 error for a request without valid MOI tokens.
         self.moi_auth_check: Callable[[Any], None] | None = None
         self.moi_connectors: ConnectorStore | None = None
+        #: Workflows, jobs, processed volumes: installed by build_app.
+        self.processing: ProcessingStore | None = None
         self.raw_volumes = RawVolumeStore(self)
         self.blobs = BlobHost()
 
