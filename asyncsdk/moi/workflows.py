@@ -303,7 +303,10 @@ class Workflows(Resource):
     ) -> None:
         """Change a workflow. The service replaces the whole definition (the body is the create
         body, D18: sent with PUT), so the fields you leave out are first read from the current
-        workflow (one ``GET`` more) and sent back unchanged.
+        workflow (one ``GET`` more) and sent back unchanged. When moving the output to another
+        volume, pass its ``target_volume_name`` along with ``target_volume_id``.
+
+            await moi.workflows.update(wf.id, process_mode=ProcessMode(ProcessInterval.HOUR_1))
         """
         changes: dict[str, Any] = {
             key: value
