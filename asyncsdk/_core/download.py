@@ -33,9 +33,9 @@ class DownloadSource:
 class Download:
     """A file to fetch::
 
-        async for chunk in moi.volumes.download_raw_file(volume_id, file_id):
+        async for chunk in moi.volumes.raw.download(volume_id, file_id):
             sink.write(chunk)
-        size = await moi.volumes.download_raw_file(volume_id, file_id).save("report.pdf")
+        size = await moi.volumes.raw.download(volume_id, file_id).save("report.pdf")
     """
 
     def __init__(

@@ -24,8 +24,9 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, maxir, moi_auth, moi_connectors, moi_tasks
+from . import _blobs, maxir, moi_auth, moi_byoa, moi_connectors, moi_metrics, moi_tasks, moi_volumes
 from ._http import MOIError, moi_error_response
+from ._processing import ProcessingStore
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
 from .faults import Fault
 from .maxir import MaxirStore
@@ -42,8 +43,9 @@ __all__ = [
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Paths that need no MOI token: the auth endpoints themselves, and MAXIR (its own key check).
-_OPEN_PREFIXES = ("/auth/", "/v2/", "/_emulator/")
+# Paths that need no MOI token: the auth endpoints themselves, MAXIR (its own key check), and
+# the seed's in-cluster metrics path (its example sends no auth headers).
+_OPEN_PREFIXES = ("/auth/", "/v2/", "/_emulator/", "/ob/")
 
 
 def build_app(state: EmulatorState) -> web.Application:
@@ -100,6 +102,10 @@ def build_app(state: EmulatorState) -> web.Application:
     state.moi_connectors = moi_connectors.setup(app, state)
     state.moi_tasks = moi_tasks.setup(app, state, state.moi_connectors)
     state.maxir = maxir.setup(app, state)
+    state.processing = processing = ProcessingStore(state)
+    moi_byoa.setup(app, state, processing)
+    moi_volumes.setup(app, state, processing)
+    moi_metrics.setup(app, state, processing)
     _blobs.setup(app, state.blobs)
     return app
 

@@ -15,6 +15,7 @@ from ._tokens import TokenIssuer
 from .faults import Fault, FaultInjector
 
 if TYPE_CHECKING:
+    from ._processing import ProcessingStore
     from .maxir import MaxirStore
     from .moi_connectors import ConnectorStore
     from .moi_tasks import TaskStore
@@ -48,6 +49,17 @@ class EmulatorConfig:
     task_file_seconds: float = 0.5
     #: Share of load-task files that fail on their first attempt (retries succeed).
     task_file_failure_rate: float = 0.05
+    #: Processed volumes seeded at start (workflows write into them).
+    processed_volumes: int = 1
+    #: Finished processing jobs seeded at start (one periodic workflow's history).
+    workflow_jobs: int = 20
+    #: Seconds one job file takes; a job's files go pending -> processing -> done over time.
+    job_file_seconds: float = 2.0
+    #: How many files of one job are processed at the same time.
+    job_parallelism: int = 4
+    #: Share of job files that fail, drawn from a generator seeded with ``seed``. Changing it
+    #: at run time affects jobs started (and files retried) afterwards.
+    job_file_failure_rate: float = 0.0
     #: How many recent requests ``Emulator.requests`` keeps.
     request_log_size: int = 100_000
     #: Faults to inject from the start (see ``asyncsdk.emulator.faults``); seeded by ``seed``.
@@ -165,6 +177,8 @@ class EmulatorState:
         #: Called before every request: lazy state machines catch up with the clock here.
         self.tickers: list[Callable[[], None]] = []
         self.maxir: MaxirStore | None = None
+        #: Workflows, jobs, processed volumes: installed by build_app.
+        self.processing: ProcessingStore | None = None
         self.raw_volumes = RawVolumeStore(self)
         self.blobs = BlobHost()
         self.faults = FaultInjector(config.faults, config.seed)

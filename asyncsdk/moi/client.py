@@ -11,8 +11,12 @@ from .._core.retry import RetryPolicy
 from .._core.session import Session
 from ._envelope import MOIEnvelope, MOITokenProvider
 from .connectors import Connectors
+from .jobs import Jobs
+from .metrics import Metrics
 from .paths import MOIPaths, resolve_paths
 from .tasks import Tasks
+from .volumes import Volumes
+from .workflows import Workflows
 
 __all__ = ["MOIClient"]
 
@@ -31,6 +35,9 @@ class MOIClient(BaseClient):
     are client-wide defaults; every method also takes ``timeout=`` and ``retry=``.
     ``refresh_margin`` / ``mandatory_refresh_margin`` open the advisory and mandatory refresh
     windows before expiry. ``paths="current"`` targets the post-May-2025 BYOA paths.
+    ``metrics_url`` sends metric queries to another URL (e.g. the in-cluster
+    ``http://ob-service.mo-ob/ob/metrics``); credentials go there only if it is the API's own
+    origin.
     """
 
     def __init__(
@@ -47,6 +54,7 @@ class MOIClient(BaseClient):
         refresh_margin: float = 120.0,
         mandatory_refresh_margin: float = 30.0,
         paths: Literal["seed", "current"] | MOIPaths = "seed",
+        metrics_url: str | None = None,
     ) -> None:
         for name, value in (
             ("account_name", account_name),
@@ -58,6 +66,12 @@ class MOIClient(BaseClient):
         self._account_name = account_name
         self._username = username
         self._paths = resolve_paths(paths)
+        if metrics_url is not None and (
+            not isinstance(metrics_url, str)
+            or not metrics_url.startswith(("http://", "https://"))
+        ):
+            raise InvalidInputError("metrics_url must be an absolute http:// or https:// URL")
+        self._metrics_url = metrics_url
         provider = MOITokenProvider(account_name, username, password, self._paths)
         auth = TokenAuth(
             provider, refresh_margin=refresh_margin, mandatory_margin=mandatory_refresh_margin
@@ -79,6 +93,10 @@ class MOIClient(BaseClient):
         super()._bind(session)
         self.connectors = Connectors(session, self._paths)
         self.tasks = Tasks(session, self._paths)
+        self.workflows = Workflows(session, self._paths)
+        self.jobs = Jobs(session, self._paths)
+        self.volumes = Volumes(session, self._paths)
+        self.metrics = Metrics(session, self._paths, self._account_name, self._metrics_url)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> MOIClient:

@@ -13,17 +13,31 @@ from typing import Any
 from attrs import define, field
 
 from .._core.convert import converter
-from .._core.enums import OpenIntEnum
+from .._core.enums import OpenIntEnum, OpenStrEnum
 
 __all__ = [
+    "Block",
     "CommonFileTaskConfig",
     "Connector",
     "ConnectorConfig",
     "ConnectorFile",
     "FileType",
+    "Job",
+    "JobFile",
+    "JobFileCounts",
+    "JobFileStatus",
+    "JobStatus",
     "LoadIntervalType",
     "LoadModeConfig",
+    "MetricName",
+    "MetricPoint",
+    "MetricSeries",
     "OSSConfig",
+    "ProcessInterval",
+    "ProcessMode",
+    "ProcessedFile",
+    "ProcessedVolume",
+    "RawVolume",
     "S3Config",
     "SourceType",
     "Task",
@@ -31,6 +45,9 @@ __all__ = [
     "TaskFileStatus",
     "TaskSourceConfig",
     "TaskStatus",
+    "Workflow",
+    "WorkflowConfig",
+    "WorkflowStatus",
 ]
 
 
@@ -268,3 +285,314 @@ def _structure_connector(value: Any, cls: type) -> Connector:
 
 _connector_hook = converter.gen_structure_attrs_fromdict(Connector)
 converter.register_structure_hook(Connector, _structure_connector)
+
+
+# -- processing: workflows, jobs, volumes, metrics (MOI-API.md §4.6-§4.9, §7-§10, §12) --------
+
+
+class ProcessInterval(OpenIntEnum):
+    """The seed-era meaning of ``process_mode.interval`` (§4.6, D8): an index, not a duration.
+
+    The post-May-2025 service reads ``interval`` as minutes (``0`` once, ``-1`` on every load),
+    so :class:`ProcessMode` holds a plain ``int``; use these names with ``paths="seed"``.
+    """
+
+    ONCE = 0
+    MINUTES_5 = 1
+    MINUTES_10 = 2
+    MINUTES_30 = 3
+    HOUR_1 = 4
+    HOURS_2 = 5
+    HOURS_4 = 6
+    HOURS_6 = 7
+    HOURS_8 = 8
+    DAY_1 = 9
+
+
+class WorkflowStatus(OpenIntEnum):
+    """Workflow status (§4.7)."""
+
+    UNKNOWN = 0
+    RUNNING = 1
+    COMPLETED = 2
+    STOPPED = 3
+
+
+class JobStatus(OpenIntEnum):
+    """Processing-job status (§4.8). ``COMPLETED`` and ``FAILED`` are final."""
+
+    UNKNOWN = 0
+    RUNNING = 1
+    COMPLETED = 2
+    FAILED = 3
+
+
+class JobFileStatus(OpenIntEnum):
+    """Status of a file in a processing job or a processed volume (§4.9, D20).
+
+    The service does not publish these values; only ``2`` (completed) is confirmed by its
+    examples. The others follow the job-file counters (pending, processing, failed, stopped) in
+    the order the emulator uses; an unlisted value is kept as ``UNKNOWN_<n>``.
+    """
+
+    PENDING = 0
+    PROCESSING = 1
+    COMPLETED = 2
+    FAILED = 3
+    STOPPED = 4
+
+
+class MetricName(OpenStrEnum):
+    """Metric names for ``moi.metrics.query`` (§12). Any other string is passed through."""
+
+    LOAD_FILE_COUNT = "PipelineLoadFileCount"
+    LOAD_FILE_SIZE = "PipelineLoadFileSize"
+    LOAD_TASK_COUNT = "PipelineLoadTaskCount"
+    LOAD_FILE_LATENCY = "PipelineLoadFileLatency"
+    LOAD_FILE_THROUGHPUT = "PipelineLoadFileThroughput"
+    LOAD_FILE_PER_SECOND = "PipelineLoadFilePerSecond"
+    LOAD_TASK_LATENCY = "PipelineLoadTaskLatency"
+    LOAD_FILE_SUCCESS_RATE = "PipelineLoadFileSuccessRate"
+    LOAD_TASK_TIMEOUT_RATE = "PipelineLoadTaskTimeoutRate"
+    PROCESS_FINISH_JOB_COUNT = "PipelineProcessFinishJobCount"
+    PROCESS_FINISH_JOB_LATENCY = "PipelineProcessFinishJobLatency"
+    PROCESS_WORKFLOW_SUCCESS_RATE = "PipelineProcessWorkflowSuccessRate"
+    PROCESS_WORKFLOW_TIMEOUT_RATE = "PipelineProcessWorkflowTimeoutRate"
+
+
+@define(frozen=True)
+class ProcessMode:
+    """When a workflow runs: ``interval`` (0 = once; see :class:`ProcessInterval`) and
+    ``offset``, both plain ints as sent (D8)."""
+
+    interval: int = 0
+    offset: int = 0
+
+
+@define(frozen=True)
+class WorkflowConfig:
+    """A workflow's component graph (§7.1), kept as the service's plain JSON objects.
+
+    The SDK does not interpret components; copy a working pipeline from the console (or an
+    existing workflow's ``get``) and pass it on. List answers carry all four keys as null,
+    which reads as empty.
+    """
+
+    components: tuple[dict[str, Any], ...] = ()
+    connections: tuple[dict[str, Any], ...] = ()
+    edges: tuple[dict[str, Any], ...] = ()
+    extra_components: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object the service expects in a create or update body."""
+        return {
+            "components": [dict(c) for c in self.components],
+            "connections": [dict(c) for c in self.connections],
+            "edges": [dict(c) for c in self.edges],
+            "extra_components": [dict(c) for c in self.extra_components],
+        }
+
+
+@define(frozen=True)
+class Workflow:
+    """A processing workflow (§7): which raw volumes it reads, which file types, where its
+    output goes, and when it runs. ``workflow`` (the component graph) is filled in by ``get``;
+    ``created_at``/``updated_at`` arrive as epoch milliseconds."""
+
+    id: str
+    name: str = ""
+    status: WorkflowStatus = WorkflowStatus.UNKNOWN
+    source_volume_ids: tuple[str, ...] = ()
+    source_volume_names: tuple[str, ...] = ()
+    target_volume_id: str = ""
+    target_volume_name: str = ""
+    file_types: tuple[FileType, ...] = ()
+    process_mode: ProcessMode = field(factory=ProcessMode)
+    priority: int | None = None
+    creator: str | None = None
+    modifier: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    job_meta_id: str | None = None
+    version: str | None = None
+    branch_id: str | None = None
+    branch_name: str | None = None
+    workflow: WorkflowConfig | None = None
+
+
+@define(frozen=True)
+class Job:
+    """One run of a workflow over a batch of files (§8)."""
+
+    id: str
+    workflow_id: str = ""
+    workflow_name: str = ""
+    status: JobStatus = JobStatus.UNKNOWN
+    source_volume_ids: tuple[str, ...] = ()
+    source_volume_names: tuple[str, ...] = ()
+    target_volume_id: str = ""
+    target_volume_name: str = ""
+    file_types: tuple[FileType, ...] = ()
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    #: Seconds.
+    duration: int | None = None
+    processed_count: int = 0
+    total_count: int = 0
+    priority: int | None = None
+    workflow_meta_id: str | None = None
+    workflow_branch_id: str | None = None
+    branch_name: str | None = None
+    version: str | None = None
+    workflow: WorkflowConfig | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the job is completed or failed."""
+        return self.status in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+@define(frozen=True)
+class JobFile:
+    """A file of a processing job (§8.3). ``id`` is what ``jobs.retry_files`` takes."""
+
+    id: str
+    file_name: str = ""
+    file_type: FileType = FileType.NONE
+    file_status: JobFileStatus = JobFileStatus.PENDING
+    error_message: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    source_id: str | None = None
+    ref_file_id: str | None = None
+    target_volume_id: str | None = None
+
+
+@define(frozen=True)
+class JobFileCounts:
+    """How a job's files stand (the counters of the job-file listing, §8.3).
+
+    ``total`` counts every file of the job; ``file_total`` (newer services) the files matching
+    the listing's status filter.
+    """
+
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    processing: int = 0
+    pending: int = 0
+    stopped: int = 0
+    file_total: int | None = None
+
+
+@define(frozen=True)
+class RawVolume:
+    """A raw ("origin") volume (§9): where load tasks put files and workflows read them."""
+
+    id: str
+    name: str = ""
+    #: Bytes.
+    size: int = 0
+    file_num: int = 0
+    owner: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@define(frozen=True)
+class ProcessedVolume:
+    """A processed volume (§10): where workflows write parsed files and their blocks."""
+
+    id: str
+    name: str = ""
+    user_id: str | None = None
+    parent_volume_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@define(frozen=True)
+class ProcessedFile:
+    """A file in a processed volume (§10.3); ``source_*`` point back at the raw file."""
+
+    id: str
+    file_name: str = ""
+    file_type: FileType = FileType.NONE
+    file_size: int = 0
+    file_path: str = ""
+    file_status: JobFileStatus = JobFileStatus.PENDING
+    source_volume_id: str | None = None
+    source_file_id: str | None = None
+    target_volume_id: str | None = None
+    user_id: str | None = None
+    priority: int | None = None
+    workflow_id: str | None = None
+    workflow_meta_id: str | None = None
+    workflow_branch_id: str | None = None
+    job_id: str | None = None
+    error_message: str | None = None
+    #: Seconds.
+    duration: int | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    #: 0 not deleted, 1 waiting for deletion.
+    delete_status: int | None = None
+
+
+@define(frozen=True)
+class Block:
+    """A segment of a processed file's parsed content (§10.5)."""
+
+    id: str
+    content: str | None = None
+    content_type: str | None = None
+    type: str | None = None
+    file_id: str | None = None
+    description: str | None = None
+    text_and_image_id: int | None = None
+    level: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@define(frozen=True)
+class MetricPoint:
+    """One bucket of a metric series; ``value`` is None where the bucket had no data."""
+
+    timestamp: datetime
+    value: float | None = None
+
+
+@define(frozen=True)
+class MetricSeries:
+    """One metric over time (§12). ``labels`` maps the service's ``labelKey`` to
+    ``labelValue`` (e.g. ``{"user_id": ...}``)."""
+
+    name: str
+    agg: str = ""
+    labels: dict[str, str] = field(factory=dict)
+    points: tuple[MetricPoint, ...] = ()
+
+
+def _structure_metric_series(value: Any, _: type) -> MetricSeries:
+    # The wire names differ from the model's: labels are a list of {labelKey, labelValue}
+    # pairs, and the points are called "values".
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a metric object, got {type(value).__name__}")
+    labels: dict[str, str] = {}
+    for label in value.get("labels") or []:
+        if not isinstance(label, dict):
+            raise TypeError("metric labels must be objects")
+        key = converter.structure(label.get("labelKey"), str)
+        labels[key] = converter.structure(label.get("labelValue", ""), str)
+    return MetricSeries(
+        name=converter.structure(value.get("name"), str),
+        agg=converter.structure(value.get("agg") or "", str),
+        labels=labels,
+        points=converter.structure(value.get("values"), tuple[MetricPoint, ...]),
+    )
+
+
+converter.register_structure_hook(MetricSeries, _structure_metric_series)

@@ -1,0 +1,156 @@
+"""``moi.metrics``: load and processing metrics over a time range (MOI-API.md §12).
+
+The public docs call ``POST /metric/observice`` on the API host (the default here); the seed
+calls ``POST /ob/metrics`` on an in-cluster host. ``MOIClient(metrics_url=...)`` sends queries
+to such a URL instead (credentials go with them only if it is the API's own origin), and
+``MOIClient(paths=evolve(SEED, metrics=...))`` changes just the path (D4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._core.convert import structure
+from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
+from .._core.resource import Resource
+from .._core.retry import RetryPolicy
+from .._core.session import Response, Session
+from . import _args
+from ._envelope import MOIEnvelope
+from .models import MetricName, MetricSeries
+from .paths import MOIPaths
+
+__all__ = ["Metrics"]
+
+
+def _series(data: Any) -> list[MetricSeries]:
+    return structure(_args.listing(data, "metrics"), list[MetricSeries])
+
+
+def _instant(name: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        # A naive datetime is ambiguous (local time? UTC?); guessing would shift the window.
+        raise InvalidInputError(
+            f"{name} must be timezone-aware, e.g. datetime.now(timezone.utc)"
+        )
+    return value
+
+
+def _seconds(value: object) -> int:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        if seconds != int(seconds):
+            raise InvalidInputError(f"interval must be whole seconds, got {value}")
+        value = int(seconds)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"interval must be seconds (an int) or a timedelta, got {value!r}")
+    if value <= 0:
+        raise InvalidInputError(f"interval must be > 0 seconds, got {value}")
+    return value
+
+
+def _names(names: object) -> list[str]:
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, Iterable):
+        raise InvalidInputError(
+            f"names must be metric names (MetricName or str), got {type(names).__name__}"
+        )
+    out = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError(f"metric names must be non-empty strings, got {name!r}")
+        out.append(str(name.value) if isinstance(name, MetricName) else name)
+    if not out:
+        raise InvalidInputError("names must name at least one metric")
+    return out
+
+
+class Metrics(Resource):
+    """Query metric series::
+
+        end = datetime.now(timezone.utc)
+        series = await moi.metrics.query(
+            [MetricName.PROCESS_FINISH_JOB_COUNT], end - timedelta(hours=1), end, 60
+        )
+        for s in series:
+            for point in s.points:
+                print(s.name, point.timestamp, point.value)  # value None: no data
+    """
+
+    def __init__(
+        self, session: Session, paths: MOIPaths, account: str, url: str | None = None
+    ) -> None:
+        super().__init__(session)
+        self._paths = paths
+        self._account = account
+        self._url = url
+
+    async def query(
+        self,
+        names: Iterable[MetricName | str] | MetricName | str,
+        start: datetime,
+        end: datetime,
+        interval: int | timedelta,
+        *,
+        account: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> list[MetricSeries]:
+        """Series for ``names`` between ``start`` and ``end`` (aware datetimes, sent as RFC
+        3339), in buckets of ``interval`` seconds. One series per metric (and per label set,
+        e.g. per workflow); a point's ``value`` is None where its bucket had no data.
+        ``account`` defaults to the client's account. Safe to retry (D23)."""
+        body = {
+            "account": self._account
+            if account is None
+            else _args.text("account", account),
+            "start": _instant("start", start).isoformat(),
+            "end": _instant("end", end).isoformat(),
+            "interval": _seconds(interval),
+            "metrics": [{"name": name} for name in _names(names)],
+        }
+        if start >= end:
+            raise InvalidInputError("start must be before end")
+        if self._url is None:
+            return await self._session.request(
+                "POST",
+                self._paths.metrics,
+                json=body,
+                idempotent=True,
+                parse=_series,
+                timeout=timeout,
+                retry=retry,
+            )
+        return await self._query_url(self._url, body, timeout, retry)
+
+    async def _query_url(
+        self, url: str, body: dict[str, Any], timeout: float | None, retry: RetryPolicy | None
+    ) -> list[MetricSeries]:
+        # An absolute URL, possibly another host: the streaming path is the one that accepts
+        # those, and it attaches credentials only for the API's own origin.
+        path = urlsplit(url).path
+        async with self._session.stream(
+            "POST", url, json=body, timeout=timeout, retry=retry
+        ) as raw:
+            payload = await raw.read()
+            response = Response("POST", path, raw.status, raw.headers, payload)
+        envelope = MOIEnvelope()
+        data = envelope.unwrap(response)
+        try:
+            return _series(data)
+        except AsyncSDKError:
+            raise
+        except Exception as exc:
+            raise DecodeError(
+                f"unexpected response shape: {type(exc).__name__}: {exc}",
+                status=response.status,
+                method="POST",
+                path=path,
+                request_id=envelope.request_id(response),
+            ) from exc
