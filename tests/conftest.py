@@ -7,6 +7,9 @@ import pytest
 from asyncsdk import MOIClient
 from asyncsdk.emulator import Emulator
 
+# Suite-wide: no secret in any log line, error text or client repr (see tests/_canary.py).
+pytest_plugins = ["tests._canary"]
+
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
