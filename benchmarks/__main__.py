@@ -10,11 +10,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import paging
+from . import fanout, memory, paging, refresh
 from ._harness import machine, write_results
 
 SCENARIOS: dict[str, Callable[[int], Awaitable[dict[str, Any]]]] = {
+    "fanout": fanout.run,
     "paging": paging.run,
+    "memory": memory.run,
+    "refresh": refresh.run,
 }
 
 

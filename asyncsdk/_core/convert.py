@@ -93,6 +93,18 @@ def _structure_str(value: Any, _: type) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
+def _structure_optional_str(value: Any, _: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    return _structure_str(value, str)
+
+
+def _structure_optional_int(value: Any, _: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    return _structure_int(value, int)
+
+
 def _structure_int(value: Any, _: type) -> int:
     if type(value) is int:
         return value
@@ -202,6 +214,9 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(
         lambda t: t == (datetime | None), _structure_optional_datetime
     )
+    # Optional scalars are common in hot models: skip cattrs' generic union dispatch.
+    conv.register_structure_hook_func(lambda t: t == (str | None), _structure_optional_str)
+    conv.register_structure_hook_func(lambda t: t == (int | None), _structure_optional_int)
     conv.register_structure_hook_func(lambda t: t is Any, _structure_any)
     conv.register_structure_hook_factory(_is_tuple, _tuple_hook_factory)
     conv.register_structure_hook_func(_is_dict, _structure_dict)
