@@ -140,7 +140,12 @@ async def _fan_out(
             async with contextlib.aclosing(_items(items)) as source:
                 async for item in source:
                     slot = object()
-                    await limiter.acquire_on_behalf_of(slot)
+                    try:
+                        # A free slot is taken at once: awaiting would cost a trip through
+                        # the event loop for every item.
+                        limiter.acquire_on_behalf_of_nowait(slot)
+                    except anyio.WouldBlock:
+                        await limiter.acquire_on_behalf_of(slot)
                     if pacer is not None:
                         await pacer.wait()
                     task = asyncio.create_task(work(item, slot), name="asyncsdk-fan-out")

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from enum import Enum
 from typing import Any, Protocol, TypeVar
@@ -176,6 +177,13 @@ class _Shared:
         self.closed = False
         self.stats = SessionStats()
         self.timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        # Invocation ids: a random prefix per client and a counter, unique without paying
+        # for a UUID on every call.
+        self._invocation_prefix = os.urandom(6).hex()
+        self._invocations = itertools.count(1)
+
+    def next_invocation_id(self) -> str:
+        return f"{self._invocation_prefix}-{next(self._invocations):x}"
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -370,7 +378,7 @@ class Session:
         send_headers: dict[str, str] = dict(headers) if headers else {}
         if body is not None:
             send_headers["Content-Type"] = "application/json"
-        send_headers[INVOCATION_HEADER] = uuid.uuid4().hex
+        send_headers[INVOCATION_HEADER] = self._shared.next_invocation_id()
         shared.stats.calls += 1
         attempt = 0
         replayed = False
