@@ -96,7 +96,7 @@ def secret_canaries(request: pytest.FixtureRequest) -> Iterator[None]:
     for client in _clients:
         texts += [repr(client), repr(client._session.auth), str(client.stats)]
     leaks = sorted({secret for secret in _secrets for text in texts if secret in text})
-    if request.session.testscollected >= 300:
+    if request.session.testscollected >= 300 and not request.session.testsfailed:
         # Sanity, on a whole-suite run: the capture did see the traffic, or the check would
         # prove nothing.
         assert len(_lines) > 1000 and len(_errors) > 100 and len(_clients) > 50, (

@@ -138,7 +138,9 @@ async def _fan_out(
         error: BaseException | None = None
         try:
             async with contextlib.aclosing(_items(items)) as source:
-                async for item in source:
+                while True:
+                    # Take a slot before reading the next item, so the source is never read
+                    # further ahead than the slots allow.
                     slot = object()
                     try:
                         # A free slot is taken at once: awaiting would cost a trip through
@@ -146,6 +148,11 @@ async def _fan_out(
                         limiter.acquire_on_behalf_of_nowait(slot)
                     except anyio.WouldBlock:
                         await limiter.acquire_on_behalf_of(slot)
+                    try:
+                        item = await source.__anext__()
+                    except StopAsyncIteration:
+                        limiter.release_on_behalf_of(slot)
+                        break
                     if pacer is not None:
                         await pacer.wait()
                     task = asyncio.create_task(work(item, slot), name="asyncsdk-fan-out")
