@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .errors import InvalidInputError
 from .paging import AsyncPaginator, CursorPaging, NumberedPaging, PageRequest, PageResult
 from .retry import RetryPolicy
 from .session import Session, encode_params
 
-__all__ = ["Resource", "require_id"]
+__all__ = ["Resource"]
 
 T = TypeVar("T")
 
-
-def require_id(name: str, value: object) -> str:
-    """An id argument as the wire wants it (a string), rejecting empty or mistyped values."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        kind = type(value).__name__
-        raise InvalidInputError(f"{name} must be a string or an integer, got {kind}")
-    text = str(value).strip()
-    if not text:
-        raise InvalidInputError(f"{name} must not be empty")
-    return text
+# Unpaged listings answer everything at once; one "page" holds it all.
+_WHOLE_LISTING = 1 << 30
 
 
 class Resource:
@@ -82,4 +73,42 @@ class Resource:
             prefetch=prefetch,
             concurrency=concurrency,
             resume_from=resume_from,
+        )
+
+    def _unpaged(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[Any], Sequence[T]],
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        max_items: int | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> AsyncPaginator[T]:
+        """An :class:`AsyncPaginator` over a listing the service does not page (MOI's raw
+        volumes, their files, processed volumes): one request answers everything, so every
+        list call has the same shape whether or not the service pages it."""
+        session = self._session
+
+        async def fetch(_: PageRequest) -> PageResult[T]:
+            items = await session.request(
+                method,
+                path,
+                params=params,
+                json=json,
+                idempotent=True,
+                parse=parse,
+                timeout=timeout,
+                retry=retry,
+            )
+            return PageResult(items, total=len(items), has_more=False)
+
+        return AsyncPaginator(
+            fetch,
+            NumberedPaging(),
+            listing=f"{method} {path} {sorted((params or {}).items())} {json!r}",
+            page_size=_WHOLE_LISTING,
+            max_items=max_items,
         )

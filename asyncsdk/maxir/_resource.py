@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from attrs import define
 
+from .._core import checks
 from .._core.convert import structure
 from .._core.errors import DecodeError, InvalidInputError
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Resource, require_id
+from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from .paths import MaxirPaths
@@ -101,11 +101,6 @@ def _trace_headers(trace_id: str | None) -> dict[str, str] | None:
     return {EXTERNAL_TRACE_ID_HEADER: trace_id}
 
 
-def _path_id(name: str, value: object) -> str:
-    # Ids are opaque strings; quote them so one can never change the path it is put in.
-    return quote(require_id(name, value), safe="-_.~")
-
-
 class MaxirResource(Resource):
     """Base of ``mx.datasets`` and ``mx.datasources``."""
 
@@ -133,7 +128,7 @@ class MaxirResource(Resource):
 
     @staticmethod
     def _path(template: str, **ids: object) -> str:
-        return template.format(**{name: _path_id(name, value) for name, value in ids.items()})
+        return template.format(**{name: checks.path_id(name, value) for name, value in ids.items()})
 
     def _list(
         self,

@@ -15,12 +15,12 @@ from typing import Any
 
 import aiohttp
 
+from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.download import Download, DownloadSource
 from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
 from .._core.paging import AsyncPaginator
 from .._core.polling import poll_until
-from .._core.resource import require_id
 from .._core.retry import RetryPolicy
 from ._files import FileContent, read_content
 from ._resource import MIN_PRESIGN_SECONDS, MaxirResource, check_file_name

@@ -7,10 +7,12 @@ from typing import Any
 
 from attrs import asdict
 
+from .._core import checks
+from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.errors import InvalidInputError
 from .._core.paging import AsyncPaginator, CursorPaging, NumberedPaging, PageResult
-from .._core.resource import Resource, require_id
+from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from .models import Connector, ConnectorFile, FileType, OSSConfig, S3Config, SourceType
@@ -39,17 +41,6 @@ def _config_body(config: OSSConfig | S3Config) -> tuple[SourceType, dict[str, An
     if isinstance(config, OSSConfig):
         return SourceType.OSS, {"oss": fields}
     return SourceType.S3, {"s3": fields}
-
-
-def _file_types(file_types: Iterable[FileType | int] | None) -> list[int] | None:
-    if file_types is None:
-        return None
-    values = []
-    for value in file_types:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInputError(f"file_types must be FileType values, got {value!r}")
-        values.append(int(value))
-    return values
 
 
 def connector_id_value(value: object) -> int:
@@ -242,7 +233,7 @@ class Connectors(Resource):
             style=CursorPaging(),
             params={
                 "connector_id": connector_id_value(connector_id),
-                "file_types": _file_types(file_types),
+                "file_types": checks.optional_int_list("file_types", file_types),
                 "dir": dir,
             },
             parse_page=lambda data: PageResult(

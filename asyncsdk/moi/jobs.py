@@ -11,11 +11,13 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
+from .._core import checks
+from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.errors import InvalidInputError
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
 from .._core.polling import poll_until
-from .._core.resource import Resource, require_id
+from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from . import _args
@@ -83,7 +85,7 @@ class Jobs(Resource):
                 if workflow_id is None
                 else require_id("workflow_id", workflow_id),
                 "name_search": name_search,
-                "file_types": _args.optional_int_list("file_types", file_types),
+                "file_types": checks.optional_int_list("file_types", file_types),
                 "sort_field": sort_field,
                 "sort_order": sort_order,
             },
@@ -103,7 +105,7 @@ class Jobs(Resource):
         self, job_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> Job:
         """One job, with its workflow's component graph."""
-        path = self._paths.job.format(job_id=_args.path_id("job_id", job_id))
+        path = self._paths.job.format(job_id=checks.path_id("job_id", job_id))
         return await self._session.request(
             "GET",
             path,
@@ -129,12 +131,12 @@ class Jobs(Resource):
         """The files of a job, page by page (``page_num``/``page_size``), optionally only
         those in ``statuses``. For the counters (completed, failed...) see
         :meth:`file_counts`."""
-        path = self._paths.job_files.format(job_id=_args.path_id("job_id", job_id))
+        path = self._paths.job_files.format(job_id=checks.path_id("job_id", job_id))
         return self._paginate(
             "GET",
             path,
             style=NumberedPaging(page_param="page_num"),
-            params={"statuses": _args.optional_int_list("statuses", statuses)},
+            params={"statuses": checks.optional_int_list("statuses", statuses)},
             parse_page=_files_page,
             page_size=page_size,
             max_items=max_items,
@@ -150,7 +152,7 @@ class Jobs(Resource):
     ) -> JobFileCounts:
         """How many of a job's files are completed, failed, processing, pending or stopped
         (one request: the counters of the first, one-item page of the file listing)."""
-        path = self._paths.job_files.format(job_id=_args.path_id("job_id", job_id))
+        path = self._paths.job_files.format(job_id=checks.path_id("job_id", job_id))
         return await self._session.request(
             "GET",
             path,
@@ -172,11 +174,11 @@ class Jobs(Resource):
         """Send failed files of a job (``JobFile.id``) back for processing (body
         ``{"files": [...]}``, D19). Not retried once sent (D23): a repeated retry could
         restart files the first one already restarted."""
-        path = self._paths.job_files.format(job_id=_args.path_id("job_id", job_id))
+        path = self._paths.job_files.format(job_id=checks.path_id("job_id", job_id))
         await self._session.request(
             "POST",
             path,
-            json={"files": _args.id_list("file_ids", file_ids)},
+            json={"files": checks.id_list("file_ids", file_ids)},
             idempotent=False,
             timeout=timeout,
             retry=retry,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._core import checks
 from .._core.convert import structure
 from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
 from .._core.resource import Resource
@@ -109,7 +110,7 @@ class Metrics(Resource):
         body = {
             "account": self._account
             if account is None
-            else _args.text("account", account),
+            else checks.text("account", account),
             "start": _instant("start", start).isoformat(),
             "end": _instant("end", end).isoformat(),
             "interval": _seconds(interval),

@@ -7,11 +7,13 @@ from typing import Any
 
 from attrs import define
 
+from .._core import checks
+from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.errors import InvalidInputError
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
 from .._core.polling import poll_until
-from .._core.resource import Resource, require_id
+from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from .connectors import connector_id_value
@@ -30,19 +32,6 @@ class TaskFileCounts:
     total: int
     succeeded: int
     failed: int
-
-
-def _statuses(name: str, values: Iterable[int] | None, enum: type[Any]) -> list[int] | None:
-    if values is None:
-        return None
-    if isinstance(values, (int, str)):
-        raise InvalidInputError(f"{name} must be a list of {enum.__name__} values")
-    out = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInputError(f"{name} must hold {enum.__name__} values, got {value!r}")
-        out.append(int(value))
-    return out
 
 
 def _uris(uris: Sequence[str]) -> list[str]:
@@ -152,9 +141,9 @@ class Tasks(Resource):
             self._paths.task_list,
             style=NumberedPaging(),
             params={
-                "status": _statuses("status", status, TaskStatus),
-                "load_interval_types": _statuses(
-                    "load_interval_types", load_interval_types, LoadIntervalType
+                "status": checks.optional_int_list("status", status),
+                "load_interval_types": checks.optional_int_list(
+                    "load_interval_types", load_interval_types
                 ),
                 "order_by": order_by,
                 "is_desc": is_desc,
@@ -260,9 +249,7 @@ class Tasks(Resource):
     ) -> None:
         """Retry failed files of a task (ids from ``tasks.files``). Safe to repeat: files
         already retrying are left alone."""
-        ids = [require_id("file_ids[]", file_id) for file_id in _as_list(file_ids)]
-        if not ids:
-            raise InvalidInputError("file_ids must not be empty")
+        ids = checks.id_list("file_ids", file_ids)
         await self._session.request(
             "POST",
             self._paths.task_retry,
@@ -319,7 +306,7 @@ class Tasks(Resource):
             style=NumberedPaging(),
             params={
                 "task_id": require_id("task_id", task_id),
-                "status": _statuses("status", status, TaskFileStatus),
+                "status": checks.optional_int_list("status", status),
             },
             parse_page=lambda data: PageResult(
                 structure(data.get("files") or [], list[TaskFile]), total=data.get("total")
@@ -378,8 +365,3 @@ class Tasks(Resource):
             what=f"task {task_id}",
         )
 
-
-def _as_list(values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        raise InvalidInputError("file_ids must be a list of ids, not one string")
-    return list(values)

@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .._core import checks
+from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.download import Download, DownloadSource
 from .._core.errors import InvalidInputError, NotFoundError
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Resource, require_id
+from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from . import _args
@@ -77,7 +79,7 @@ class RawVolumes(Resource):
         """Create a raw volume. The service returns no id (D6): the call returns None, or with
         ``resolve=True`` the volume of that name, looked up afterwards (racy if others create
         the same name). Not retried once sent (D23)."""
-        _args.text("name", name)
+        checks.text("name", name)
         await self._session.request(
             "POST",
             self._paths.raw_volume_create,
@@ -94,7 +96,7 @@ class RawVolumes(Resource):
         self, name: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> RawVolume | None:
         """The raw volume named exactly ``name`` (the newest, if several), or None."""
-        _args.text("name", name)
+        checks.text("name", name)
         found = [v async for v in self.list(timeout=timeout, retry=retry) if v.name == name]
         if not found:
             return None
@@ -109,8 +111,7 @@ class RawVolumes(Resource):
     ) -> AsyncPaginator[RawVolume]:
         """Every raw volume. The service does not page this listing: one request answers all
         of it, behind the same paginator as every other listing."""
-        return _args.unpaged(
-            self._session,
+        return self._unpaged(
             "POST",
             self._paths.raw_volume_list,
             parse=lambda data: structure(_args.listing(data, "volumes"), list[RawVolume]),
@@ -131,8 +132,7 @@ class RawVolumes(Resource):
         task's files (``TaskFile``): the load status, size, path and times."""
         # DescribeOriginVolume takes "id" where its siblings take "volume_id" (D26).
         body = {"id": require_id("volume_id", volume_id)}
-        return _args.unpaged(
-            self._session,
+        return self._unpaged(
             "POST",
             self._paths.raw_volume_files,
             json=body,
@@ -199,7 +199,7 @@ class RawVolumes(Resource):
         success (an earlier attempt deleted them)."""
         body = {
             "volume_id": require_id("volume_id", volume_id),
-            "file_ids": _args.id_list("file_ids", file_ids),
+            "file_ids": checks.id_list("file_ids", file_ids),
         }
         await self._session.request(
             "POST",
@@ -226,12 +226,12 @@ class ProcessedVolumes(Resource):
         self._paths = paths
 
     def _volume(self, volume_id: object) -> str:
-        return self._paths.volume.format(volume_id=_args.path_id("volume_id", volume_id))
+        return self._paths.volume.format(volume_id=checks.path_id("volume_id", volume_id))
 
     def _file(self, template: str, volume_id: object, file_id: object) -> str:
         return template.format(
-            volume_id=_args.path_id("volume_id", volume_id),
-            file_id=_args.path_id("file_id", file_id),
+            volume_id=checks.path_id("volume_id", volume_id),
+            file_id=checks.path_id("file_id", file_id),
         )
 
     async def create(
@@ -244,7 +244,7 @@ class ProcessedVolumes(Resource):
     ) -> ProcessedVolume:
         """Create a processed volume (optionally under ``parent_volume_id``) and return it.
         Not retried once sent (D23)."""
-        body: dict[str, Any] = {"name": _args.text("name", name)}
+        body: dict[str, Any] = {"name": checks.text("name", name)}
         if parent_volume_id is not None:
             body["parent_volume_id"] = require_id("parent_volume_id", parent_volume_id)
         return await self._session.request(
@@ -269,8 +269,7 @@ class ProcessedVolumes(Resource):
         ``workflow_using=True``). Not paged by the service: one request answers all."""
         if workflow_using is not None and not isinstance(workflow_using, bool):
             raise InvalidInputError("workflow_using must be True, False or None")
-        return _args.unpaged(
-            self._session,
+        return self._unpaged(
             "GET",
             self._paths.volumes,
             params={"workflow_using": workflow_using} if workflow_using is not None else None,
@@ -310,8 +309,7 @@ class ProcessedVolumes(Resource):
         retry: RetryPolicy | None = None,
     ) -> AsyncPaginator[ProcessedVolume]:
         """The sub-volumes (branch volumes) of a processed volume (not paged)."""
-        return _args.unpaged(
-            self._session,
+        return self._unpaged(
             "GET",
             self._volume(volume_id),
             parse=lambda data: structure(_args.listing(data, "volumes"), list[ProcessedVolume]),
@@ -360,17 +358,17 @@ class ProcessedVolumes(Resource):
         if is_desc is not None and not isinstance(is_desc, bool):
             raise InvalidInputError("is_desc must be True, False or None")
         if sort_by is not None:
-            _args.text("sort_by", sort_by)
+            checks.text("sort_by", sort_by)
         return self._paginate(
             "POST",
-            self._paths.volume_files.format(volume_id=_args.path_id("volume_id", volume_id)),
+            self._paths.volume_files.format(volume_id=checks.path_id("volume_id", volume_id)),
             style=NumberedPaging(page_param="offset", size_param="limit", offset=True),
             params={
                 "filters": _drop_none(
                     {
-                        "types": _args.optional_int_list("types", types),
-                        "status": _args.optional_int_list("status", status),
-                        "exclude_status": _args.optional_int_list(
+                        "types": checks.optional_int_list("types", types),
+                        "status": checks.optional_int_list("status", status),
+                        "exclude_status": checks.optional_int_list(
                             "exclude_status", exclude_status
                         ),
                     }
@@ -454,7 +452,7 @@ class ProcessedVolumes(Resource):
         ``offset``/``limit``); filter by block ``types`` (``"text"``, ``"table"``...), text in
         the content, or ids."""
         if search_content is not None:
-            _args.text("search_content", search_content)
+            checks.text("search_content", search_content)
         return self._paginate(
             "POST",
             self._file(self._paths.volume_file_blocks, volume_id, file_id),
@@ -462,11 +460,11 @@ class ProcessedVolumes(Resource):
             params={
                 "filters": _drop_none(
                     {
-                        "types": None if types is None else _args.name_list("types", types),
+                        "types": None if types is None else checks.name_list("types", types),
                         "search_content": search_content,
                         "block_ids": None
                         if block_ids is None
-                        else _args.id_list("block_ids", block_ids),
+                        else checks.id_list("block_ids", block_ids),
                     }
                 )
             },
@@ -497,7 +495,7 @@ class ProcessedVolumes(Resource):
         await self._session.request(
             "DELETE",
             self._file(self._paths.volume_file_blocks, volume_id, file_id),
-            json={"ids": _args.id_list("block_ids", block_ids)},
+            json={"ids": checks.id_list("block_ids", block_ids)},
             idempotent=True,
             timeout=timeout,
             retry=retry,

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._core import checks
+from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.errors import InvalidInputError
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Resource, require_id
+from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from . import _args
@@ -42,8 +44,8 @@ def _process_mode(value: object) -> dict[str, int]:
             f"process_mode must be a ProcessMode, got {type(value).__name__}"
         )
     return {
-        "interval": _args.integer("process_mode.interval", value.interval),
-        "offset": _args.integer("process_mode.offset", value.offset),
+        "interval": checks.integer("process_mode.interval", value.interval),
+        "offset": checks.integer("process_mode.offset", value.offset),
     }
 
 
@@ -59,8 +61,8 @@ def _workflow_graph(value: object) -> dict[str, Any]:
 
 
 def _sources(ids: object, names: object) -> tuple[list[str], list[str]]:
-    source_ids = _args.id_list("source_volume_ids", ids)
-    source_names = _args.name_list("source_volume_names", names)
+    source_ids = checks.id_list("source_volume_ids", ids)
+    source_names = checks.name_list("source_volume_names", names)
     if len(source_ids) != len(source_names):
         raise InvalidInputError(
             f"source_volume_ids and source_volume_names must pair up: got {len(source_ids)} "
@@ -70,14 +72,14 @@ def _sources(ids: object, names: object) -> tuple[list[str], list[str]]:
 
 
 def _file_types(values: object) -> list[int]:
-    types = _args.int_list("file_types", values)
+    types = checks.int_list("file_types", values)
     if not types:
         raise InvalidInputError("file_types must name at least one FileType")
     return types
 
 
 def _priority(value: object) -> int:
-    return _args.integer("priority", value)
+    return checks.integer("priority", value)
 
 
 class Workflows(Resource):
@@ -98,7 +100,7 @@ class Workflows(Resource):
         self._paths = paths
 
     def _path(self, workflow_id: object) -> str:
-        return self._paths.workflow.format(workflow_id=_args.path_id("workflow_id", workflow_id))
+        return self._paths.workflow.format(workflow_id=checks.path_id("workflow_id", workflow_id))
 
     async def create(
         self,
@@ -172,12 +174,12 @@ class Workflows(Resource):
         process_mode: object,
         priority: object,
     ) -> dict[str, Any]:
-        name = _args.text("name", name)
+        name = checks.text("name", name)
         source_ids, source_names = _sources(source_volume_ids, source_volume_names)
         new_target = (
             None
             if create_target_volume_name is None
-            else _args.text("create_target_volume_name", create_target_volume_name)
+            else checks.text("create_target_volume_name", create_target_volume_name)
         )
         target_id = (
             None if target_volume_id is None else require_id("target_volume_id", target_volume_id)
@@ -191,7 +193,7 @@ class Workflows(Resource):
             "name": name,
             "source_volume_names": source_names,
             "source_volume_ids": source_ids,
-            "target_volume_name": _args.text(
+            "target_volume_name": checks.text(
                 "target_volume_name", target_volume_name, allow_empty=True
             ),
             "target_volume_id": target_id or "",
@@ -208,7 +210,7 @@ class Workflows(Resource):
         self, name: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> Workflow | None:
         """The newest workflow named exactly ``name``, or None."""
-        _args.text("name", name)
+        checks.text("name", name)
         best: Workflow | None = None
         async for workflow in self.list(name_search=name, timeout=timeout, retry=retry):
             if workflow.name == name and (
@@ -248,9 +250,9 @@ class Workflows(Resource):
             style=NumberedPaging(page_param="offset", size_param="limit", offset=True),
             params={
                 "name_search": name_search,
-                "status": _args.optional_int_list("status", status),
-                "file_types": _args.optional_int_list("file_types", file_types),
-                "process_modes": _args.optional_int_list("process_modes", process_modes),
+                "status": checks.optional_int_list("status", status),
+                "file_types": checks.optional_int_list("file_types", file_types),
+                "process_modes": checks.optional_int_list("process_modes", process_modes),
                 "creator": creator,
                 "sort_field": sort_field,
                 "sort_order": sort_order,
@@ -332,7 +334,7 @@ class Workflows(Resource):
         path = self._path(workflow_id)
         # Check what we can before the extra GET.
         if name is not None:
-            _args.text("name", name)
+            checks.text("name", name)
         if "source_volume_ids" in changes:
             _sources(source_volume_ids, source_volume_names)
         if file_types is not None:
@@ -365,7 +367,7 @@ class Workflows(Resource):
         if target_volume_id is not None:
             body["target_volume_id"] = require_id("target_volume_id", target_volume_id)
         if target_volume_name is not None:
-            _args.text("target_volume_name", target_volume_name, allow_empty=True)
+            checks.text("target_volume_name", target_volume_name, allow_empty=True)
         await self._session.request(
             "PUT",
             path,
