@@ -112,7 +112,6 @@ class NumberedPaging:
 
 
 Style = CursorPaging | NumberedPaging
-Fetch = Callable[[PageRequest], Awaitable[PageResult[T]]]
 
 
 @define(frozen=True)
@@ -156,9 +155,10 @@ class AsyncPaginator(Generic[T]):
 
     def __init__(
         self,
-        fetch: Fetch[T],
+        fetch: Callable[[PageRequest], Awaitable[Any]],
         style: Style,
         *,
+        parse: Callable[[Any], PageResult[T]] | None = None,
         listing: str,
         page_size: int,
         max_items: int | None = None,
@@ -180,6 +180,10 @@ class AsyncPaginator(Generic[T]):
                 "another: concurrency must be 1 (use prefetch= to fetch ahead)"
             )
         self._fetch = fetch
+        # With ``parse``, ``fetch`` returns the raw answer and building the page (CPU work)
+        # happens outside the bound on requests in flight, so parsing one page never holds
+        # back the request for the next.
+        self._parse = parse
         self._style = style
         self._listing = _fingerprint(listing)
         self._page_size = page_size
@@ -191,6 +195,11 @@ class AsyncPaginator(Generic[T]):
             style.first_cursor if isinstance(style, CursorPaging) else 1
         )
         self._position: _Position | None = self._start
+        # While items of a page are handed out, the position is kept as (page, count) and only
+        # turned into a _Position when asked for: one object per item would cost more than
+        # handing the item out.
+        self._mark_page: _Fetched[T] | None = None
+        self._mark_count = 0
 
     def __repr__(self) -> str:
         style = "cursor" if isinstance(self._style, CursorPaging) else "numbered"
@@ -222,8 +231,20 @@ class AsyncPaginator(Generic[T]):
     @property
     def resume_token(self) -> str | None:
         """Where to continue: just after the last item handed out; None once exhausted."""
-        position = self._position
+        position = self._current_position()
         return None if position is None else self._encode(position)
+
+    def _current_position(self) -> _Position | None:
+        page = self._mark_page
+        if page is None:
+            return self._position
+        if self._mark_count < len(page.items):
+            return _Position(page.ref, self._mark_count)
+        return None if page.next_ref is None else _Position(page.next_ref)
+
+    def _set_position(self, position: _Position | None) -> None:
+        self._mark_page = None
+        self._position = position
 
     # -- resume tokens ------------------------------------------------------------------------
 
@@ -267,16 +288,13 @@ class AsyncPaginator(Generic[T]):
         self, max_items: int | None, prefetch: int, concurrency: int
     ) -> AsyncGenerator[T, None]:
         async for fetched, items, offset in self._walk(max_items, prefetch, concurrency):
-            last = len(items) - 1
-            for index, item in enumerate(items):
+            self._mark_page = fetched
+            consumed = offset
+            for item in items:
                 # Move the position past the item *before* handing it out: a caller that stops
                 # right after it must resume with the next one.
-                if index == last and offset + index + 1 >= len(fetched.items):
-                    self._position = (
-                        None if fetched.next_ref is None else _Position(fetched.next_ref)
-                    )
-                else:
-                    self._position = _Position(fetched.ref, offset + index + 1)
+                consumed += 1
+                self._mark_count = consumed
                 yield item
 
     async def _iterate_pages(
@@ -284,9 +302,11 @@ class AsyncPaginator(Generic[T]):
     ) -> AsyncIterator[Page[T]]:
         async for fetched, items, offset in self._walk(max_items, prefetch, concurrency):
             if offset + len(items) >= len(fetched.items):
-                self._position = None if fetched.next_ref is None else _Position(fetched.next_ref)
+                self._set_position(
+                    None if fetched.next_ref is None else _Position(fetched.next_ref)
+                )
             else:
-                self._position = _Position(fetched.ref, offset + len(items))
+                self._set_position(_Position(fetched.ref, offset + len(items)))
             yield Page(
                 items=tuple(items),
                 total=fetched.total,
@@ -299,7 +319,7 @@ class AsyncPaginator(Generic[T]):
     ) -> AsyncIterator[tuple[_Fetched[T], Sequence[T], int]]:
         """Fetched pages in order, each with the slice of items to hand out and its offset."""
         start = self._start
-        self._position = start
+        self._set_position(start)
         if max_items == 0:
             return
         # Items the walk must fetch: the ones to skip at the start plus the ones wanted.
@@ -320,7 +340,7 @@ class AsyncPaginator(Generic[T]):
                     yield fetched, chunk, offset
                 else:
                     # An empty page, or one skipped whole on resume: step over it.
-                    self._position = (
+                    self._set_position(
                         None if fetched.next_ref is None else _Position(fetched.next_ref, skip)
                     )
                 if remaining == 0:
@@ -339,9 +359,17 @@ class AsyncPaginator(Generic[T]):
             return self._cursor_pages(ref, needed, prefetch)
         return self._numbered_pages(ref, needed, prefetch, concurrency)
 
-    async def _fetch_one(self, ref: str | int) -> _Fetched[T]:
+    async def _fetch_one(
+        self, ref: str | int, limit: asyncio.Semaphore | None = None
+    ) -> _Fetched[T]:
         if isinstance(ref, str):
-            result = await self._fetch(PageRequest(self._page_size, cursor=ref))
+            request = PageRequest(self._page_size, cursor=ref)
+        else:
+            request = PageRequest(self._page_size, page=ref)
+        async with limit if limit is not None else contextlib.nullcontext():
+            raw = await self._fetch(request)
+        result: PageResult[T] = raw if self._parse is None else self._parse(raw)
+        if isinstance(ref, str):
             next_cursor = result.next_cursor
             more = (
                 bool(result.items)
@@ -349,7 +377,6 @@ class AsyncPaginator(Generic[T]):
                 and (result.has_more is None or result.has_more)
             )
             return _Fetched(ref, result.items, result.total, next_cursor if more else None)
-        result = await self._fetch(PageRequest(self._page_size, page=ref))
         items, total = result.items, result.total
         last = (
             len(items) < self._page_size
@@ -412,8 +439,7 @@ class AsyncPaginator(Generic[T]):
         last_page = None if needed is None else first + -(-needed // self._page_size) - 1
 
         async def fetch(number: int) -> _Fetched[T]:
-            async with limit:
-                return await self._fetch_one(number)
+            return await self._fetch_one(number, limit)
 
         # The first page alone: it tells the total, so no request is wasted past the end.
         head = await self._fetch_one(first)

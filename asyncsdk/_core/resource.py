@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from .paging import AsyncPaginator, CursorPaging, NumberedPaging, PageRequest, PageResult
 from .retry import RetryPolicy
-from .session import Session, encode_params
+from .session import Response, Session, encode_params
 
 __all__ = ["Resource"]
 
@@ -47,19 +47,21 @@ class Resource:
         fixed = {key: value for key, value in (params or {}).items() if value is not None}
         session = self._session
 
-        async def fetch(request: PageRequest) -> PageResult[T]:
+        async def fetch(request: PageRequest) -> tuple[Response, Any]:
             merged = {**fixed, **style.params(request)}
-            return await session.request(
+            return await session.request_raw(
                 method,
                 path,
                 params=None if in_body else merged,
                 json=merged if in_body else None,
                 headers=headers,
                 idempotent=True,
-                parse=parse_page,
                 timeout=timeout,
                 retry=retry,
             )
+
+        def parse(answer: tuple[Response, Any]) -> PageResult[T]:
+            return session.decode(answer[0], answer[1], parse_page)
 
         # Resume tokens are tied to the endpoint and its filters, so a token from another
         # listing is refused instead of silently skipping the wrong items.
@@ -67,6 +69,7 @@ class Resource:
         return AsyncPaginator(
             fetch,
             style,
+            parse=parse,
             listing=identity,
             page_size=page_size,
             max_items=max_items,

@@ -337,6 +337,11 @@ class Session:
         )
         if parse is None:
             return data  # type: ignore[no-any-return]
+        return self.decode(response, data, parse)
+
+    def decode(self, response: Response, data: Any, parse: Callable[[Any], T]) -> T:
+        """``parse(data)`` for the answer ``response``; anything it raises becomes a
+        :class:`DecodeError` that names the call and its request id."""
         try:
             return parse(data)
         except AsyncSDKError as exc:
@@ -346,8 +351,8 @@ class Session:
             raise DecodeError(
                 f"unexpected response shape: {type(exc).__name__}: {exc}",
                 status=response.status,
-                method=method,
-                path=path,
+                method=response.method,
+                path=response.path,
                 request_id=self._shared.envelope.request_id(response),
             ) from exc
 
