@@ -14,7 +14,6 @@ from typing import Any
 from .._core import checks
 from .._core.checks import require_id
 from .._core.convert import structure
-from .._core.errors import InvalidInputError
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
 from .._core.polling import poll_until
 from .._core.resource import Resource
@@ -222,14 +221,6 @@ class Jobs(Resource):
                 print("still running:", exc.last.processed_count, "/", exc.last.total_count)
         """
         wanted = require_id("job_id", job_id)
-        if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
-            raise InvalidInputError(f"timeout must be > 0 seconds or None, got {timeout!r}")
-        if interval <= 0:
-            raise InvalidInputError(f"interval must be > 0 seconds, got {interval!r}")
-        if max_interval < interval:
-            raise InvalidInputError(
-                f"max_interval ({max_interval!r}) must be >= interval ({interval!r})"
-            )
 
         async def fetch() -> Job:
             return await self.get(wanted, timeout=request_timeout, retry=retry)

@@ -346,22 +346,25 @@ class Tasks(Resource):
         timeout: float | None = 600.0,
         interval: float = 1.0,
         max_interval: float = 15.0,
+        request_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Task:
         """Poll until the task reaches one of ``until`` (default: finished) and return it.
 
         Backs off from ``interval`` to ``max_interval`` seconds; raises ``WaitTimeoutError``
-        (carrying the last state seen as ``.last``) after ``timeout`` seconds. Only once-tasks
-        finish; wait for ``TaskStatus.PAUSED`` after a pause.
+        (carrying the last state seen as ``.last``) after ``timeout`` seconds; cancelling the
+        waiting task stops the polling. ``request_timeout`` and ``retry`` apply to each poll.
+        Only once-tasks finish; wait for ``TaskStatus.PAUSED`` after a pause.
         """
+        wanted = require_id("task_id", task_id)
         targets = set(until)
         if not targets:
             raise InvalidInputError("until must name at least one TaskStatus")
         return await poll_until(
-            lambda: self.get(task_id),
+            lambda: self.get(wanted, timeout=request_timeout, retry=retry),
             lambda task: task.status in targets,
             timeout=timeout,
             interval=interval,
             max_interval=max_interval,
-            what=f"task {task_id}",
+            what=f"task {wanted}",
         )
-
