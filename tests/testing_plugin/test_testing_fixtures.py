@@ -1,9 +1,11 @@
-"""``asyncsdk.testing``: the fixtures, their configuration (fixture override, markers), and the
-README's way of enabling them (in a separate pytest run, strict asyncio mode)."""
+"""``asyncsdk.testing``: the fixtures, their configuration (fixture override, markers), the
+README's way of enabling them (in a separate pytest run, strict asyncio mode), and the README's
+sample test being the very file that runs here."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,15 @@ class TestOverridingTheConfigFixture:
         assert len(await moi_client.connectors.list().collect()) == 6
         [dataset] = await maxir_client.datasets.list().collect()
         assert len(await maxir_client.datasources.list(dataset.id).collect()) == 3
+
+
+def test_the_readme_shows_the_sample_test_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- sample: (\S+) -->\n```python\n(.*?)```", readme, re.DOTALL)
+    files = {name: text for name, text in blocks}
+    assert files, "the README's sample test is marked with <!-- sample: ... -->"
+    assert files["tests/test_ingest.py"] == SAMPLE.read_text(encoding="utf-8")
+    assert files["tests/conftest.py"] == 'pytest_plugins = ["asyncsdk.testing"]\n'
 
 
 def test_the_readme_way_in_strict_mode(
