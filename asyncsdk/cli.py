@@ -55,9 +55,6 @@ E = TypeVar("E", bound=Enum)
 
 Handler = Callable[[argparse.Namespace, "Output"], Awaitable[int]]
 
-_RESUME_HINT = " [listing can resume: error.resume_token]"
-
-
 class UsageError(Exception):
     """A combination of arguments argparse cannot express (exit status 2)."""
 
@@ -230,13 +227,22 @@ async def _print_listing(
             out.row(item, columns)
             shown += 1
     except AsyncSDKError as exc:
-        message = str(exc).replace(_RESUME_HINT, "")
+        message = _without_resume_hint(exc)
         if exc.resume_token and shown:
             # Say how to continue from the command line, not from Python.
             message += f" [continue with --resume-from {exc.resume_token}]"
         out.error(message)
         return 1
     return 0
+
+
+def _without_resume_hint(exc: AsyncSDKError) -> str:
+    # The error's own hint speaks of error.resume_token, for Python callers.
+    token, exc.resume_token = exc.resume_token, None
+    try:
+        return str(exc)
+    finally:
+        exc.resume_token = token
 
 
 # -- argument types -------------------------------------------------------------------------------

@@ -159,6 +159,7 @@ async def test_files_ls_can_resume_after_a_failure_mid_listing(
     message = first.one_line_error()
     match = re.search(r"--resume-from (\S+)\]$", message)
     assert match, message
+    assert "error.resume_token" not in message  # the hint for Python callers is left out
     printed = [f["uri"] for f in first.json()]
     assert 0 < len(printed) < 300
 

@@ -102,6 +102,15 @@ async def test_demo_json_summary() -> None:
     assert emulator["requests"] >= moi["attempts"] + maxir["attempts"]
 
 
+async def test_demo_without_maxir() -> None:
+    out = io.StringIO()
+    code = await cli.run(["demo", "--json", "--no-maxir", "--files", "250"], stdout=out)
+    assert code == 0
+    summary = json.loads(out.getvalue())
+    assert summary["files_loaded"] == summary["files_in_volume"] == 250
+    assert summary["manifests_synched"] == 0 and summary["maxir"]["calls"] == 0
+
+
 def test_demo_in_a_terminal_shows_live_progress_and_the_summary() -> None:
     pytest.importorskip("rich")
     master, slave = os.openpty()
