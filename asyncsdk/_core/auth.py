@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from .errors import AuthenticationError
+from .errors import AuthenticationError, InvalidInputError
 
 __all__ = [
     "ApiKeyAuth",
@@ -175,9 +175,9 @@ class TokenAuth:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if refresh_margin < 0 or mandatory_margin < 0:
-            raise ValueError("refresh margins must be >= 0 seconds")
+            raise InvalidInputError("refresh margins must be >= 0 seconds")
         if mandatory_margin > refresh_margin:
-            raise ValueError("mandatory_margin must not exceed refresh_margin")
+            raise InvalidInputError("mandatory_margin must not exceed refresh_margin")
         self._provider = provider
         self._refresh_margin = refresh_margin
         self._mandatory_margin = mandatory_margin

@@ -34,6 +34,7 @@ from .errors import (
     AsyncSDKError,
     AuthenticationError,
     DecodeError,
+    InvalidInputError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -189,7 +190,7 @@ class _Shared:
 def _normalise_base_url(base_url: str) -> str:
     base = str(base_url).strip().rstrip("/")
     if not base.startswith(("http://", "https://")):
-        raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        raise InvalidInputError(f"base_url must start with http:// or https://, got {base_url!r}")
     return base
 
 
@@ -210,9 +211,9 @@ class Session:
         user_agent: str = _USER_AGENT,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
-            raise ValueError("timeouts must be > 0 seconds")
+            raise InvalidInputError("timeouts must be > 0 seconds")
         if pool_size < 1:
-            raise ValueError(f"pool_size must be >= 1, got {pool_size}")
+            raise InvalidInputError(f"pool_size must be >= 1, got {pool_size}")
         self._shared = _Shared(
             _normalise_base_url(base_url),
             auth,
@@ -248,7 +249,7 @@ class Session:
         view.timeout = self.timeout if timeout is None else timeout
         view.retry = self.retry if retry is None else retry
         if view.timeout <= 0:
-            raise ValueError("timeout must be > 0 seconds")
+            raise InvalidInputError("timeout must be > 0 seconds")
         return view
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -376,7 +377,7 @@ class Session:
         policy = retry if retry is not None else self.retry
         seconds = timeout if timeout is not None else self.timeout
         if seconds <= 0:
-            raise ValueError("timeout must be > 0 seconds")
+            raise InvalidInputError("timeout must be > 0 seconds")
         url = shared.base_url + path
         query = encode_params(params)
         body = None if json is None else dumps(json)
