@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 from attrs import define, field
 
+from .errors import InvalidInputError
+
 __all__ = ["RETRYABLE_STATUSES", "RetryBudget", "RetryPolicy", "parse_retry_after"]
 
 #: The HTTP statuses that mean "try again": timeout, throttled, transient server failures.
@@ -33,12 +35,12 @@ NOT_ACTED_ON_STATUSES = frozenset({429, 503})
 def _positive(_: object, attribute: object, value: float) -> None:
     if value < 0:
         name = getattr(attribute, "name", "value")
-        raise ValueError(f"RetryPolicy.{name} must be >= 0, got {value!r}")
+        raise InvalidInputError(f"RetryPolicy.{name} must be >= 0, got {value!r}")
 
 
 def _at_least_one(_: object, attribute: object, value: int) -> None:
     if value < 1:
-        raise ValueError(f"RetryPolicy.max_attempts must be >= 1, got {value!r}")
+        raise InvalidInputError(f"RetryPolicy.max_attempts must be >= 1, got {value!r}")
 
 
 @define(frozen=True)
