@@ -41,7 +41,7 @@ from . import __version__
 from ._core.errors import AsyncSDKError
 from ._core.paging import AsyncPaginator
 from ._demo import DemoOptions, make_reporter, run_demo
-from .emulator.__main__ import add_emulator_arguments, config_from_args
+from .emulator.__main__ import add_emulator_arguments, config_from_args, number_in
 from .emulator.__main__ import serve as serve_emulator
 from .maxir import DataSource, DataSourceStatus, MaxirClient
 from .maxir.models import Dataset
@@ -666,24 +666,8 @@ def _batch_size(text: str) -> int:
     return value
 
 
-def _token_ttl(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value >= 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2 seconds, got {text}")
-    return value
-
-
-def _fault_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share such as 0.03, got {text!r}") from None
-    if not 0 <= value <= 0.2:
-        raise argparse.ArgumentTypeError(f"must be within 0 and 0.2, got {text}")
-    return value
+_token_ttl = number_in(2, what="seconds", unit=" seconds")
+_fault_rate = number_in(0, 0.2, what="a share such as 0.03")
 
 
 # -- running --------------------------------------------------------------------------------------

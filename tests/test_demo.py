@@ -181,7 +181,7 @@ def test_progress_bars_only_with_rich_on_a_terminal(monkeypatch: pytest.MonkeyPa
     [
         (["--batch-size", "5000"], "at most 1000 files per load task"),
         (["--fault-rate", "0.5"], "within 0 and 0.2"),
-        (["--token-ttl", "1"], "at least 2 seconds"),
+        (["--token-ttl", "1"], ">= 2 seconds"),
         (["--files", "0"], "at least 1"),
     ],
 )

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from . import Emulator, EmulatorConfig
@@ -40,24 +40,28 @@ def _fault(text: str) -> Fault:
     return Fault(kind, rate=rate, path=path or None)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 seconds, got {text}")
-    return value
+def number_in(
+    low: float, high: float | None = None, *, what: str = "a number", unit: str = ""
+) -> Callable[[str], float]:
+    """An argparse type: a float within [low, high], refused with a message naming the range
+    (``unit`` follows a lone lower bound: "must be >= 0 seconds")."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if high is None and not value >= low:
+            raise argparse.ArgumentTypeError(f"must be >= {low:g}{unit}, got {text}")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be within {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse
 
 
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share within 0 and 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be within 0 and 1, got {text}")
-    return value
+_seconds = number_in(0, what="seconds", unit=" seconds")
+_share = number_in(0, 1, what="a share within 0 and 1")
 
 
 def _count(text: str) -> int:
