@@ -32,8 +32,6 @@ FaultKind = Literal[
 KINDS: tuple[str, ...] = (
     "500", "502", "503", "504", "429", "drop_before", "drop_after", "slow", "malformed"
 )
-#: The faults a client should ride through by retrying an idempotent call.
-TRANSIENT: tuple[str, ...] = ("500", "502", "503", "504", "429", "drop_before", "drop_after")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
