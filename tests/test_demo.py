@@ -18,8 +18,10 @@ import time
 
 import pytest
 
-from asyncsdk import cli
-from asyncsdk._demo import PlainReporter, QuietReporter, make_reporter
+from asyncsdk import RetryPolicy, cli
+from asyncsdk._demo import PlainReporter, QuietReporter, _Batch, _run_batch, make_reporter
+from asyncsdk.emulator import Emulator, Fault
+from asyncsdk.moi import MOIClient, OSSConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -192,3 +194,27 @@ def test_demo_options_are_checked(
         cli.main(["demo", *flag])
     assert exit_.value.code == 2
     assert complaint in capsys.readouterr().err
+
+
+async def test_an_unanswered_poll_does_not_fail_the_batch() -> None:
+    # The first three task-file polls get 503s: with two attempts per call the watcher's
+    # first poll fails outright, and the batch must still finish, because the load task
+    # itself carries on server-side whatever its watcher saw.
+    unanswered = Fault("503", path="/task/files", method="GET", limit=3)
+    fast = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.02)
+    async with (
+        Emulator(files_per_connector=30, task_file_seconds=0.05, faults=[unanswered]) as emu,
+        MOIClient(emu.url, retry=fast, **emu.moi_credentials) as moi,
+    ):
+        bucket = OSSConfig(
+            endpoint="oss.example.com", access_key_id="id", access_key_secret="s", bucket_name="b"
+        )
+        connector = await moi.connectors.create("c", bucket, resolve=True)
+        volume = await moi.volumes.raw.create("v", resolve=True)
+        assert connector is not None and volume is not None
+        uris = [f.uri async for f in moi.connectors.files(connector.id)]
+        result = await _run_batch(
+            moi, None, None, connector.id, volume.id, _Batch(1, uris), QuietReporter()
+        )
+        assert unanswered.fired == 3
+        assert result.loaded == len(uris) == 30
