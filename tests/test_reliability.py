@@ -106,10 +106,12 @@ async def test_paging_twenty_thousand_items_through_faults_yields_each_once() ->
         assert emu.faults_injected  # pages did fail along the way
 
 
+@pytest.mark.parametrize("kind", ["drop_after", "cut"])
 async def test_a_create_whose_connection_drops_after_acting_is_not_repeated(
-    emulator: Emulator, moi: MOIClient
+    emulator: Emulator, moi: MOIClient, kind: str
 ) -> None:
-    emulator.inject(Fault("drop_after", path="/connectors", method="POST", limit=1))
+    # "cut": the answer starts, then the connection closes half-way through its body.
+    emulator.inject(Fault(kind, path="/connectors", method="POST", limit=1))
     with pytest.raises(APIConnectionError) as info:
         await moi.connectors.create("made-once", OSS)
     assert info.value.request_sent
@@ -117,6 +119,17 @@ async def test_a_create_whose_connection_drops_after_acting_is_not_repeated(
     assert len(posts) == 1
     # The service did act: the caller checks before creating again, as the error advises.
     assert await moi.connectors.find("made-once") is not None
+
+
+async def test_a_read_whose_answer_is_cut_half_way_is_retried(
+    emulator: Emulator, moi: MOIClient
+) -> None:
+    cut = Fault("cut", path="/connectors/list", limit=1)
+    emulator.inject(cut)
+    connectors = await moi.connectors.list().collect()
+    assert cut.fired == 1 and connectors
+    lists = [r for r in emulator.requests if r.path == "/connectors/list"]
+    assert [(r.fault, r.attempt) for r in lists] == [("cut", 1), (None, 2)]
 
 
 async def test_a_create_is_repeated_only_when_the_service_did_not_act(

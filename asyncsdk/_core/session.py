@@ -455,6 +455,7 @@ class Session:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
@@ -466,13 +467,14 @@ class Session:
         ``authenticate`` says. ``timeout`` bounds connecting and each read, not the whole
         transfer, so a large file is not cut off. Failures before the first byte are retried
         like any idempotent call; an error answer raises the service's error; a connection
-        lost mid-transfer raises :class:`APIConnectionError`.
+        lost mid-transfer raises :class:`APIConnectionError` (``Download`` resumes from there,
+        sending ``Range`` in ``headers``).
         """
         seconds = timeout if timeout is not None else self.timeout
         url = target if "://" in target else self._shared.base_url + target
         path = urlsplit(url).path
         raw = await self._open_stream(
-            method, url, path, params, json, authenticate, seconds, retry or self.retry
+            method, url, path, params, json, headers, authenticate, seconds, retry or self.retry
         )
         try:
             yield raw
@@ -490,6 +492,7 @@ class Session:
         path: str,
         params: Mapping[str, Any] | None,
         json: Any,
+        extra_headers: Mapping[str, str] | None,
         authenticate: bool,
         seconds: float,
         policy: RetryPolicy,
@@ -505,7 +508,9 @@ class Session:
         attempt = 0
         while True:
             attempt += 1
-            headers = {"Content-Type": "application/json"} if body is not None else {}
+            headers = dict(extra_headers) if extra_headers else {}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
             if send_auth:
                 await shared.auth.ensure()
                 headers.update(shared.auth.headers()[0])

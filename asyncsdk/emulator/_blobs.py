@@ -4,22 +4,29 @@ The links point at a second origin, the emulator's *blob port*, as real presigne
 an object store rather than the API host: a client that leaks its API key or token to that
 origin is caught, because the headers every blob request carries are recorded. Links are signed
 (HMAC) and expire; content is generated on the fly and streamed, so a 1 GB file costs no memory.
+Like an object store, the host answers ``Range: bytes=N-`` with 206 and a strong ``ETag`` that
+``If-Range`` can name, so an interrupted download can resume where it stopped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from aiohttp import web
 from attrs import define
 
+from .faults import CUT_BODY, drop_connection
+
 _CHUNK = 256 * 1024
+#: The one Range form the host serves (as most clients send it): ``bytes=FIRST-[LAST]``.
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
 @define
@@ -72,30 +79,59 @@ class BlobHost:
         blob = self.blobs.get(key)
         if blob is None:
             return web.Response(status=404, text="NoSuchKey", content_type="text/plain")
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": blob.content_type,
-                "Content-Disposition": f'attachment; filename="{blob.name}"',
-            }
-        )
-        response.content_length = blob.size if blob.data is None else len(blob.data)
+        size = blob.size if blob.data is None else len(blob.data)
+        etag = f'"{hashlib.sha256(f"{key}:{size}".encode()).hexdigest()[:32]}"'
+        headers = {
+            "Content-Type": blob.content_type,
+            "Content-Disposition": f'attachment; filename="{blob.name}"',
+            "Accept-Ranges": "bytes",
+            "ETag": etag,
+        }
+        first, last = 0, size - 1
+        wanted = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        status = 200
+        # A Range whose If-Range names another version is ignored: the whole (new) object.
+        if wanted is not None and (if_range is None or if_range == etag):
+            match = _RANGE.fullmatch(wanted.strip())
+            if match is not None:
+                first = int(match[1])
+                last = min(int(match[2]), size - 1) if match[2] else size - 1
+                if first >= size or first > last:
+                    return web.Response(
+                        status=416, headers={"Content-Range": f"bytes */{size}"}
+                    )
+                status = 206
+                headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_length = last + 1 - first
+        # A "cut" fault: half of the announced bytes, then a closed socket.
+        cut_at = response.content_length // 2 if CUT_BODY in request.headers else None
         await response.prepare(request)
-        for chunk in _chunks(key, blob):
+        sent = 0
+        for chunk in _chunks(key, blob, first, last + 1):
+            if cut_at is not None and sent + len(chunk) > cut_at:
+                await response.write(chunk[: cut_at - sent])
+                drop_connection(request)
+                return response
             await response.write(chunk)
+            sent += len(chunk)
         await response.write_eof()
         return response
 
 
-def _chunks(key: str, blob: Blob) -> Any:
+def _chunks(key: str, blob: Blob, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes ``start`` to ``stop`` (exclusive) of the blob, at most 256 KiB at a time."""
     if blob.data is not None:
-        for start in range(0, len(blob.data), _CHUNK):
-            yield blob.data[start : start + _CHUNK]
+        for offset in range(start, stop, _CHUNK):
+            yield blob.data[offset : min(offset + _CHUNK, stop)]
         return
     block = pattern(key)
-    left = blob.size
-    while left > 0:
-        piece = block if left >= _CHUNK else block[:left]
-        left -= len(piece)
+    offset = start
+    while offset < stop:
+        within = offset % _CHUNK  # the generated content repeats every _CHUNK bytes
+        piece = block[within : within + min(_CHUNK - within, stop - offset)]
+        offset += len(piece)
         yield piece
 
 

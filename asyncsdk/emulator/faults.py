@@ -8,6 +8,8 @@ Each :class:`Fault` applies to requests matching its method and path prefix, wit
 - ``"drop_before"`` — the connection is closed without an answer, before acting;
 - ``"drop_after"`` — the request is acted on, then the connection is closed without an answer
   (the case where repeating a create would duplicate it);
+- ``"cut"`` — the request is acted on and the answer starts, but the connection closes half-way
+  through its body (a download interrupted mid-transfer, a proxy that gave up);
 - ``"slow"`` — the answer comes ``delay`` seconds late (past a client's timeout), after acting;
 - ``"malformed"`` — the request is acted on, but the body comes back truncated, not JSON, or in
   the wrong shape.
@@ -27,11 +29,15 @@ from aiohttp import web
 from attrs import define, field
 
 FaultKind = Literal[
-    "500", "502", "503", "504", "429", "drop_before", "drop_after", "slow", "malformed"
+    "500", "502", "503", "504", "429", "drop_before", "drop_after", "cut", "slow", "malformed"
 ]
 KINDS: tuple[str, ...] = (
-    "500", "502", "503", "504", "429", "drop_before", "drop_after", "slow", "malformed"
+    "500", "502", "503", "504", "429", "drop_before", "drop_after", "cut", "slow", "malformed"
 )
+#: Added to a request whose answer a ``"cut"`` fault interrupts (a header, as aiohttp's
+#: request storage wants typed keys only newer releases have): handlers that stream their body
+#: themselves (the blob host) honour it; :meth:`FaultInjector.apply` cuts the others.
+CUT_BODY = "X-Emulator-Cut-Body"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -95,10 +101,16 @@ class FaultInjector:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if kind == "429" else None
             return _error_body(request, int(kind), headers)
         if kind == "drop_before":
-            return _drop(request)
+            return drop_connection(request)
+        if kind == "cut":
+            request = request.clone(headers={**request.headers, CUT_BODY: "half"})
         response = await handler(request)  # the remaining kinds act on the request first
+        if kind == "cut":
+            if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                return await _send_half_then_close(request, response, response.body)
+            return response  # streamed by its handler, which cut it
         if kind == "drop_after":
-            return _drop(request)
+            return drop_connection(request)
         if kind == "slow":
             await asyncio.sleep(fault.delay)
             return response
@@ -136,7 +148,20 @@ def _error_body(
     )
 
 
-def _drop(request: web.Request) -> web.StreamResponse:
+async def _send_half_then_close(
+    request: web.Request, head: web.StreamResponse, body: bytes
+) -> web.StreamResponse:
+    """Announce all of ``body`` (Content-Length), send its first half, then close the
+    connection: the client sees a truncated transfer, not a complete answer."""
+    response = web.StreamResponse(status=head.status, headers=head.headers)
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    drop_connection(request)
+    return response
+
+
+def drop_connection(request: web.Request) -> web.StreamResponse:
     # Close the socket without answering; the client sees the server disconnect.
     transport = request.transport
     if transport is not None:
