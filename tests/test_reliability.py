@@ -95,7 +95,9 @@ async def test_paging_twenty_thousand_items_through_faults_yields_each_once() ->
     async with (
         Emulator(files_per_connector=20_000, tasks=20_000, files_per_seeded_task=0,
                  faults=faults, seed=5) as emu,
-        MOIClient(emu.url, **emu.moi_credentials) as moi,
+        # Eight attempts (a bulk job's policy): with the default five, one page request in
+        # 100,000 draws five faults in a row and ends the listing, about one run in 300.
+        MOIClient(emu.url, retry=RetryPolicy(max_attempts=8), **emu.moi_credentials) as moi,
     ):
         store = emu.state.moi_connectors
         assert store is not None
