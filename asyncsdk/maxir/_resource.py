@@ -130,6 +130,51 @@ class MaxirResource(Resource):
     def _path(template: str, **ids: object) -> str:
         return template.format(**{name: checks.path_id(name, value) for name, value in ids.items()})
 
+    async def _get(
+        self,
+        path: str,
+        model: type[T],
+        *,
+        user_id: str | None,
+        trace_id: str | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> T:
+        """A single-record GET: ``user_id`` in the query, as MAXIR's GETs want it."""
+        result: T = await self._session.request(
+            "GET",
+            path,
+            params={"user_id": self._user(user_id)},
+            headers=self._trace(trace_id),
+            idempotent=True,
+            parse=lambda data: structure(data, model),
+            timeout=timeout,
+            retry=retry,
+        )
+        return result
+
+    async def _delete(
+        self,
+        path: str,
+        *,
+        user_id: str | None,
+        trace_id: str | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        """A DELETE: safe to retry, and a repeated attempt that finds the record gone means an
+        earlier one deleted it."""
+        await self._session.request(
+            "DELETE",
+            path,
+            json={"user_id": self._user(user_id)},  # MAXIR's DELETEs carry a JSON body (§6 #7)
+            headers=self._trace(trace_id),
+            idempotent=True,
+            absent_ok_on_retry=True,
+            timeout=timeout,
+            retry=retry,
+        )
+
     def _list(
         self,
         path: str,

@@ -130,13 +130,11 @@ class Datasets(MaxirResource):
         description plus a generated summary, keywords and exploration questions (which may
         differ from call to call). Raises :class:`~asyncsdk.NotFoundError` for an unknown id.
         """
-        return await self._session.request(
-            "GET",
+        return await self._get(
             self._path(self._paths.dataset_overview, dataset_id=dataset_id),
-            params={"user_id": self._user(user_id)},
-            headers=self._trace(trace_id),
-            idempotent=True,
-            parse=lambda data: structure(data, DatasetOverview),
+            DatasetOverview,
+            user_id=user_id,
+            trace_id=trace_id,
             timeout=timeout,
             retry=retry,
         )
@@ -151,13 +149,11 @@ class Datasets(MaxirResource):
         retry: RetryPolicy | None = None,
     ) -> DatasetStatus:
         """How many of the dataset's data sources are synched, synching and invalid."""
-        return await self._session.request(
-            "GET",
+        return await self._get(
             self._path(self._paths.dataset_status, dataset_id=dataset_id),
-            params={"user_id": self._user(user_id)},
-            headers=self._trace(trace_id),
-            idempotent=True,
-            parse=lambda data: structure(data, DatasetStatus),
+            DatasetStatus,
+            user_id=user_id,
+            trace_id=trace_id,
             timeout=timeout,
             retry=retry,
         )
@@ -248,13 +244,10 @@ class Datasets(MaxirResource):
 
         Safe to retry: when a repeated attempt finds the dataset gone, an earlier one deleted it.
         """
-        await self._session.request(
-            "DELETE",
+        await self._delete(
             self._path(self._paths.dataset, dataset_id=dataset_id),
-            json={"user_id": self._user(user_id)},  # MAXIR's DELETEs carry a JSON body (§6 #7)
-            headers=self._trace(trace_id),
-            idempotent=True,
-            absent_ok_on_retry=True,
+            user_id=user_id,
+            trace_id=trace_id,
             timeout=timeout,
             retry=retry,
         )

@@ -241,15 +241,13 @@ class DataSources(MaxirResource):
         retry: RetryPolicy | None = None,
     ) -> DataSource:
         """One data source. Raises :class:`~asyncsdk.NotFoundError` for an unknown id."""
-        return await self._session.request(
-            "GET",
+        return await self._get(
             self._path(
                 self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id
             ),
-            params={"user_id": self._user(user_id)},
-            headers=self._trace(trace_id),
-            idempotent=True,
-            parse=lambda data: structure(data, DataSource),
+            DataSource,
+            user_id=user_id,
+            trace_id=trace_id,
             timeout=timeout,
             retry=retry,
         )
@@ -268,15 +266,12 @@ class DataSources(MaxirResource):
 
         Safe to retry: when a repeated attempt finds it gone, an earlier one deleted it.
         """
-        await self._session.request(
-            "DELETE",
+        await self._delete(
             self._path(
                 self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id
             ),
-            json={"user_id": self._user(user_id)},  # MAXIR's DELETEs carry a JSON body (§6 #7)
-            headers=self._trace(trace_id),
-            idempotent=True,
-            absent_ok_on_retry=True,
+            user_id=user_id,
+            trace_id=trace_id,
             timeout=timeout,
             retry=retry,
         )
