@@ -50,11 +50,13 @@ async def file_host() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
         yield url, seen
 
 
-def download(moi: MOIClient, url: str, chunk_size: int = 64 * 1024) -> Download:
+def download(
+    moi: MOIClient, url: str, chunk_size: int = 64 * 1024, retry: RetryPolicy | None = None
+) -> Download:
     async def locate() -> DownloadSource:
         return DownloadSource(url, authenticate=True)  # even when asked: not another host
 
-    return Download(moi._session, locate, chunk_size=chunk_size)
+    return Download(moi._session, locate, chunk_size=chunk_size, retry=retry)
 
 
 async def test_chunks_are_bounded_and_credentials_stay_home(
@@ -138,10 +140,8 @@ async def test_resuming_is_bounded_by_the_retry_policy(
 ) -> None:
     url, _ = blob_link(emulator, 2**20)
     emulator.inject(Fault("cut", path="/_emulator/blobs/"))  # every transfer is cut
-    two_tries = Download(
-        moi._session,
-        lambda: _source(url),
-        retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.01),
+    two_tries = download(
+        moi, url, retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.01)
     )
     with pytest.raises(APIConnectionError) as info:
         await two_tries.save(tmp_path / "big.bin")
@@ -149,10 +149,6 @@ async def test_resuming_is_bounded_by_the_retry_policy(
     assert "Signature" not in str(info.value)  # the link's signature is a credential
     assert len(emulator.state.blobs.requests) == 2
     assert list(tmp_path.iterdir()) == []  # no partial file left behind
-
-
-async def _source(url: str) -> DownloadSource:
-    return DownloadSource(url, authenticate=False)
 
 
 @pytest.fixture
