@@ -649,9 +649,11 @@ async def _run_batch(
     task = await _find_task(moi, batch.name)
     deadline = time.monotonic() + _BATCH_DEADLINE
     loaded = retried = rounds = 0
+    total: int | None = None  # from the last poll that was answered
     while True:
         counts = await _file_counts_or_none(moi, task.id)
         if counts is not None:
+            total = counts.total
             if counts.succeeded > loaded:
                 reporter.advance("load", counts.succeeded - loaded)
                 loaded = counts.succeeded
@@ -664,7 +666,8 @@ async def _run_batch(
                 rounds += 1
                 retried += await moi.tasks.retry_failed(task.id)
         if time.monotonic() > deadline:
-            raise DemoError(f"task {task.id}: files not all loaded after {_BATCH_DEADLINE:g} s")
+            missing = "files" if total is None else f"{total - loaded} files"
+            raise DemoError(f"task {task.id}: {missing} not loaded after {_BATCH_DEADLINE:g} s")
         await asyncio.sleep(_POLL_SECONDS)  # polling the service: nothing to wait on locally
 
     synched = False

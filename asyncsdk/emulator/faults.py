@@ -31,9 +31,7 @@ from attrs import define, field
 FaultKind = Literal[
     "500", "502", "503", "504", "429", "drop_before", "drop_after", "cut", "slow", "malformed"
 ]
-KINDS: tuple[str, ...] = (
-    "500", "502", "503", "504", "429", "drop_before", "drop_after", "cut", "slow", "malformed"
-)
+KINDS: tuple[str, ...] = get_args(FaultKind)
 #: Added to a request whose answer a ``"cut"`` fault interrupts (a header, as aiohttp's
 #: request storage wants typed keys only newer releases have): handlers that stream their body
 #: themselves (the blob host) honour it; :meth:`FaultInjector.apply` cuts the others.
