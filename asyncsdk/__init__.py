@@ -1,14 +1,14 @@
 """asyncsdk: an asyncio-native SDK for the MOI and MAXIR data-platform APIs.
 
-    from asyncsdk import MaxirClient, MOIClient
+from asyncsdk import MaxirClient, MOIClient
 
-    async with MOIClient.from_env() as moi:
-        async for f in moi.connectors.files(connector_id):
-            ...
+async with MOIClient.from_env() as moi:
+    async for f in moi.connectors.files(connector_id):
+        ...
 
-    async with MaxirClient.from_env() as mx:
-        async for source in mx.datasources.list(dataset_id, status=["synched"]):
-            ...
+async with MaxirClient.from_env() as mx:
+    async for source in mx.datasources.list(dataset_id, status=["synched"]):
+        ...
 """
 
 from ._core.client import ClientStats

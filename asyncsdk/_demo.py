@@ -404,9 +404,7 @@ def _rich_reporter(stream: TextIO) -> Reporter:
     return RichReporter()
 
 
-def make_reporter(
-    stream: TextIO, *, progress: bool = True, quiet: bool = False
-) -> Reporter:
+def make_reporter(stream: TextIO, *, progress: bool = True, quiet: bool = False) -> Reporter:
     """Rich bars when rich is installed, ``stream`` is a terminal and ``progress`` is on;
     plain lines otherwise; nothing when ``quiet``."""
     if quiet:

@@ -31,7 +31,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TextIO, TypeVar
 
@@ -54,6 +54,7 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 Handler = Callable[[argparse.Namespace, "Output"], Awaitable[int]]
+
 
 class UsageError(Exception):
     """A combination of arguments argparse cannot express (exit status 2)."""
@@ -158,7 +159,7 @@ def _format(values: Sequence[str], columns: Sequence[Column]) -> str:
 def _when(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _size(value: int | None) -> str:
@@ -217,9 +218,7 @@ DATASOURCE_COLUMNS = (
 )
 
 
-async def _print_listing(
-    out: Output, listing: AsyncPaginator[T], columns: Sequence[Column]
-) -> int:
+async def _print_listing(out: Output, listing: AsyncPaginator[T], columns: Sequence[Column]) -> int:
     out.header(columns)
     shown = 0
     try:
@@ -321,8 +320,10 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
         out.json(summary.to_json())
     if not summary.ok:
         failed = summary.batches_failed
-        detail = f"{len(failed)} load tasks failed, first: {failed[0]}" if failed else (
-            f"{summary.files_loaded} of {summary.files_listed} files loaded"
+        detail = (
+            f"{len(failed)} load tasks failed, first: {failed[0]}"
+            if failed
+            else (f"{summary.files_loaded} of {summary.files_listed} files loaded")
         )
         out.error(f"demo did not complete: {detail}")
         return 1
@@ -599,9 +600,7 @@ def _add_moi(commands: Any) -> None:
         metavar="STATUS",
         help="running, pausing, paused, finished (or numbers), comma-separated or repeated",
     )
-    ls.add_argument(
-        "--order-by", choices=("created_at", "updated_at", "end_at"), help="sort field"
-    )
+    ls.add_argument("--order-by", choices=("created_at", "updated_at", "end_at"), help="sort field")
     ls.add_argument("--desc", action="store_true", help="newest (largest) first")
     _leaf(ls, _tasks_ls)
 
@@ -673,9 +672,7 @@ _fault_rate = number_in(0, 0.2, what="a share such as 0.03")
 # -- running --------------------------------------------------------------------------------------
 
 
-async def _dispatch(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, out: Output
-) -> int:
+async def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Output) -> int:
     handler: Handler = args.handler
     try:
         return await handler(args, out)
@@ -742,4 +739,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -153,7 +153,13 @@ async def test_files_ls_can_resume_after_a_failure_mid_listing(
             return super().write(text)
 
     first = await asyncsdk(
-        "moi", "files", "ls", "100001", "--page-size", "25", "--json",
+        "moi",
+        "files",
+        "ls",
+        "100001",
+        "--page-size",
+        "25",
+        "--json",
         stdout=BreakAfterFirstRow(),
     )
     message = first.one_line_error()
@@ -165,8 +171,15 @@ async def test_files_ls_can_resume_after_a_failure_mid_listing(
 
     emu.clear_faults()
     rest = await asyncsdk(
-        "moi", "files", "ls", "100001", "--page-size", "25", "--json",
-        "--resume-from", match.group(1),
+        "moi",
+        "files",
+        "ls",
+        "100001",
+        "--page-size",
+        "25",
+        "--json",
+        "--resume-from",
+        match.group(1),
     )
     assert rest.code == 0, rest.err
     expected = [f.uri for f in await moi.connectors.files("100001").collect()]
@@ -192,8 +205,17 @@ async def test_tasks_ls_takes_status_names_and_numbers(emu: Emulator, moi: MOICl
 
 async def test_tasks_ls_orders_pages_and_limits(emu: Emulator) -> None:
     result = await asyncsdk(
-        "moi", "tasks", "ls", "--order-by", "created_at", "--desc", "--page-size", "3",
-        "--limit", "7", "--json",
+        "moi",
+        "tasks",
+        "ls",
+        "--order-by",
+        "created_at",
+        "--desc",
+        "--page-size",
+        "3",
+        "--limit",
+        "7",
+        "--json",
     )
     assert result.code == 0, result.err
     created = [t["created_at"] for t in result.json()]
@@ -256,13 +278,14 @@ async def test_tasks_retry_failed_reports_how_many(emu: Emulator, moi: MOIClient
 
 async def test_tasks_retry_named_files(emu: Emulator, moi: MOIClient) -> None:
     task_id = await make_task(emu, moi)
-    failed = [f.id for f in await moi.tasks.files(task_id, status=[TaskFileStatus.FAILED])
-              .collect()]
+    failed = [
+        f.id for f in await moi.tasks.files(task_id, status=[TaskFileStatus.FAILED]).collect()
+    ]
     result = await asyncsdk("moi", "tasks", "retry", task_id, *failed[:2], "--json")
     assert result.json() == [{"task_id": task_id, "requested": 2}]
     retrying = await moi.tasks.files(
-        task_id, status=[TaskFileStatus.RETRYING, TaskFileStatus.UPLOADING,
-                         TaskFileStatus.SUCCEEDED]
+        task_id,
+        status=[TaskFileStatus.RETRYING, TaskFileStatus.UPLOADING, TaskFileStatus.SUCCEEDED],
     ).collect()
     assert set(failed[:2]) <= {f.id for f in retrying}
 
@@ -356,9 +379,7 @@ async def test_missing_env_vars_are_named(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ASYNCSDK_MOI_PASSWORD", "s3cret-value")
     result = await asyncsdk("moi", "connectors", "ls")
     message = result.one_line_error()
-    assert message == (
-        "asyncsdk: error: missing environment variable(s): ASYNCSDK_MOI_USERNAME"
-    )
+    assert message == ("asyncsdk: error: missing environment variable(s): ASYNCSDK_MOI_USERNAME")
     monkeypatch.delenv("ASYNCSDK_MAXIR_BASE_URL", raising=False)
     monkeypatch.delenv("ASYNCSDK_MAXIR_API_KEY", raising=False)
     result = await asyncsdk("maxir", "datasets", "ls")
@@ -403,16 +424,39 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_emulator_flags_build_the_config() -> None:
-    args = parser().parse_args([
-        "--port", "0", "--fault", "503:0.05", "--fault", "drop_before:0.1:/connectors/files",
-        "--fault", "429", "--task-file-seconds", "0.1", "--task-file-failure-rate", "0.2",
-        "--job-file-seconds", "0.3", "--job-file-failure-rate", "0.4", "--maxir-datasets", "1",
-        "--maxir-datasources-per-dataset", "7", "--maxir-sync-seconds", "0.5",
-        "--files-per-connector", "10000",
-    ])
+    args = parser().parse_args(
+        [
+            "--port",
+            "0",
+            "--fault",
+            "503:0.05",
+            "--fault",
+            "drop_before:0.1:/connectors/files",
+            "--fault",
+            "429",
+            "--task-file-seconds",
+            "0.1",
+            "--task-file-failure-rate",
+            "0.2",
+            "--job-file-seconds",
+            "0.3",
+            "--job-file-failure-rate",
+            "0.4",
+            "--maxir-datasets",
+            "1",
+            "--maxir-datasources-per-dataset",
+            "7",
+            "--maxir-sync-seconds",
+            "0.5",
+            "--files-per-connector",
+            "10000",
+        ]
+    )
     config = config_from_args(args)
     assert [(f.kind, f.rate, f.path) for f in config.faults] == [
-        ("503", 0.05, None), ("drop_before", 0.1, "/connectors/files"), ("429", 1.0, None)
+        ("503", 0.05, None),
+        ("drop_before", 0.1, "/connectors/files"),
+        ("429", 1.0, None),
     ]
     assert (config.task_file_seconds, config.task_file_failure_rate) == (0.1, 0.2)
     assert (config.job_file_seconds, config.job_file_failure_rate) == (0.3, 0.4)
@@ -468,7 +512,11 @@ class Lines:
 def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "asyncsdk", *argv],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -476,9 +524,22 @@ def test_asyncsdk_emulator_serves_the_cli_end_to_end() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSDK_")}
     env["PYTHONPATH"] = ROOT  # this checkout, whether or not asyncsdk is installed
     with subprocess.Popen(
-        [sys.executable, "-m", "asyncsdk", "emulator", "--port", "0", "--fault", "503:0.2",
-         "--files-per-connector", "5000"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "asyncsdk",
+            "emulator",
+            "--port",
+            "0",
+            "--fault",
+            "503:0.2",
+            "--files-per-connector",
+            "5000",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     ) as server:
         assert server.stdout is not None and server.stderr is not None
         try:
@@ -493,7 +554,7 @@ def test_asyncsdk_emulator_serves_the_cli_end_to_end() -> None:
             assert "# injecting faults: 503 0.2" in "".join(banner)
             for line in banner:
                 if line.startswith("export "):
-                    name, _, value = line[len("export "):].strip().partition("=")
+                    name, _, value = line[len("export ") :].strip().partition("=")
                     env[name] = value
 
             listed = _run(["moi", "tasks", "ls", "--json"], env)
@@ -509,7 +570,10 @@ def test_asyncsdk_emulator_serves_the_cli_end_to_end() -> None:
             # A reader that goes away early (`| head -1`) is not an error.
             with subprocess.Popen(
                 [sys.executable, "-m", "asyncsdk", "moi", "files", "ls", "100001"],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             ) as reader:
                 assert reader.stdout is not None and reader.stderr is not None
                 first = Lines(reader.stdout).readline(time.monotonic() + 30)
@@ -527,11 +591,17 @@ def test_asyncsdk_emulator_serves_the_cli_end_to_end() -> None:
 
 def test_importing_asyncsdk_needs_no_pytest() -> None:
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, asyncsdk, asyncsdk.cli, asyncsdk.emulator; "
-         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', "
-         "'pytest_asyncio', 'rich')))"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import sys, asyncsdk, asyncsdk.cli, asyncsdk.emulator; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', "
+            "'pytest_asyncio', 'rich')))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "[]"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -8,7 +8,7 @@ from asyncsdk import DecodeError
 from asyncsdk._core.convert import dumps, loads, parse_timestamp, structure
 from asyncsdk.moi.models import Connector, FileType, TaskFile, TaskFileStatus
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

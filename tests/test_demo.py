@@ -49,9 +49,14 @@ def summary_rows(text: str) -> dict[str, tuple[float, str]]:
 
 async def test_asyncsdk_demo_runs_and_its_summary_adds_up() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "asyncsdk", "demo",
-        cwd=ROOT, env=environment(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "asyncsdk",
+        "demo",
+        cwd=ROOT,
+        env=environment(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     text = out.decode()
@@ -83,8 +88,18 @@ async def test_asyncsdk_demo_runs_and_its_summary_adds_up() -> None:
 async def test_demo_json_summary() -> None:
     out = io.StringIO()
     code = await cli.run(
-        ["demo", "--json", "--files", "600", "--batch-size", "200", "--concurrency", "3",
-         "--fault-rate", "0.2"],
+        [
+            "demo",
+            "--json",
+            "--files",
+            "600",
+            "--batch-size",
+            "200",
+            "--concurrency",
+            "3",
+            "--fault-rate",
+            "0.2",
+        ],
         stdout=out,
     )
     assert code == 0
@@ -125,7 +140,11 @@ def test_demo_in_a_terminal_shows_live_progress_and_the_summary() -> None:
     try:
         with subprocess.Popen(
             [sys.executable, "-m", "asyncsdk", "demo", "--files", "1000"],
-            cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave,
+            cwd=ROOT,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
         ) as proc:
             os.close(slave)
             slave = -1

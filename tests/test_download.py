@@ -188,9 +188,7 @@ async def test_a_version_that_changed_is_not_spliced(
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_a_file_without_a_validator_is_not_resumed(
-    moi: MOIClient, cutting_host: str
-) -> None:
+async def test_a_file_without_a_validator_is_not_resumed(moi: MOIClient, cutting_host: str) -> None:
     received = 0
     with pytest.raises(APIConnectionError, match="named no ETag or Last-Modified"):
         async for chunk in download(moi, f"{cutting_host}/anonymous"):

@@ -113,16 +113,26 @@ async def test_requests_are_logged_with_attempt_numbers_but_no_credentials(
 
 async def test_python_dash_m_emulator_serves_until_stopped() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "asyncsdk.emulator", "--port", "0", "--access-token-ttl", "60",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "asyncsdk.emulator",
+        "--port",
+        "0",
+        "--access-token-ttl",
+        "60",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         assert line.startswith("asyncsdk emulator listening on http://")
         url = line.rsplit(" ", 1)[1].strip()
-        creds = {"account_name": "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97",
-                 "username": "admin:accountadmin", "password": "emulator-password"}
+        creds = {
+            "account_name": "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97",
+            "username": "admin:accountadmin",
+            "password": "emulator-password",
+        }
         async with aiohttp.ClientSession() as http, http.post(f"{url}/auth/login", json=creds) as r:
             assert r.status == 200
             assert claims(r.headers["Access-Token"])["exp"] - time.time() <= 61

@@ -18,7 +18,11 @@ from asyncsdk._core.errors import error_class_for_status
 
 def test_error_text_names_call_status_code_message_and_request_id() -> None:
     err = ServerError(
-        "internal error", status=500, code="ErrInternal", method="GET", path="/task/list",
+        "internal error",
+        status=500,
+        code="ErrInternal",
+        method="GET",
+        path="/task/list",
         request_id="req-1",
     )
     assert str(err) == (
@@ -55,10 +59,19 @@ def test_transport_errors_say_whether_the_request_was_sent() -> None:
 
 @pytest.mark.parametrize(
     ("status", "name"),
-    [(400, "BadRequestError"), (401, "AuthenticationError"), (403, "PermissionDeniedError"),
-     (404, "NotFoundError"), (409, "ConflictError"), (422, "BadRequestError"),
-     (429, "RateLimitError"), (500, "ServerError"), (503, "ServerError"), (418, "BadRequestError"),
-     (302, "APIError")],
+    [
+        (400, "BadRequestError"),
+        (401, "AuthenticationError"),
+        (403, "PermissionDeniedError"),
+        (404, "NotFoundError"),
+        (409, "ConflictError"),
+        (422, "BadRequestError"),
+        (429, "RateLimitError"),
+        (500, "ServerError"),
+        (503, "ServerError"),
+        (418, "BadRequestError"),
+        (302, "APIError"),
+    ],
 )
 def test_status_mapping(status: int, name: str) -> None:
     cls = error_class_for_status(status)

@@ -8,7 +8,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,16 +22,51 @@ from .wire import jwt
 
 # Keys the SDK looks for, so generated objects often look almost right.
 KEYS = [
-    "code", "msg", "message", "data", "request_id", "detail", "tasks", "task", "files", "file",
-    "connectors", "total", "total_items", "records", "page_size", "cursor", "has_more", "id",
-    "status", "name", "valid", "jobs", "workflows", "volumes", "items", "metrics", "values",
-    "created_at", "type", "size", "uri", "presigned_url", "expires_at", "file_total",
+    "code",
+    "msg",
+    "message",
+    "data",
+    "request_id",
+    "detail",
+    "tasks",
+    "task",
+    "files",
+    "file",
+    "connectors",
+    "total",
+    "total_items",
+    "records",
+    "page_size",
+    "cursor",
+    "has_more",
+    "id",
+    "status",
+    "name",
+    "valid",
+    "jobs",
+    "workflows",
+    "volumes",
+    "items",
+    "metrics",
+    "values",
+    "created_at",
+    "type",
+    "size",
+    "uri",
+    "presigned_url",
+    "expires_at",
+    "file_total",
 ]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
     | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=6)
+    ),
     max_leaves=25,
 )
 
@@ -80,9 +115,7 @@ class Fuzzed:
 
         async def fuzzed(request: web.Request) -> web.Response:
             await request.read()
-            return web.Response(
-                body=self.body, status=self.status, content_type="application/json"
-            )
+            return web.Response(body=self.body, status=self.status, content_type="application/json")
 
         app = web.Application()
         app.router.add_post("/auth/login", auth)
@@ -112,7 +145,7 @@ def server() -> Iterator[Fuzzed]:
         yield fuzzed
 
 
-NOW = datetime(2025, 2, 12, tzinfo=timezone.utc)
+NOW = datetime(2025, 2, 12, tzinfo=UTC)
 MOI_CALLS: dict[str, Callable[[MOIClient], Awaitable[Any]]] = {
     "tasks.get": lambda m: m.tasks.get("1"),
     "tasks.list": lambda m: m.tasks.list(page_size=5, concurrency=2).collect(),

@@ -30,8 +30,9 @@ FAST_POLL: dict[str, Any] = {"interval": 0.02, "max_interval": 0.05, "timeout": 
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(maxir_datasets=2, maxir_datasources_per_dataset=120,
-                        maxir_sync_seconds=0.2) as emulator:
+    async with Emulator(
+        maxir_datasets=2, maxir_datasources_per_dataset=120, maxir_sync_seconds=0.2
+    ) as emulator:
         yield emulator
 
 
@@ -56,11 +57,15 @@ def api_calls(emu: Emulator) -> int:
 
 @pytest.mark.parametrize("concurrency", [1, 8])
 async def test_paging_5000_data_sources_yields_each_exactly_once(concurrency: int) -> None:
-    async with Emulator(maxir_datasets=1, maxir_datasources_per_dataset=5000) as emu, \
-            MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+    async with (
+        Emulator(maxir_datasets=1, maxir_datasources_per_dataset=5000) as emu,
+        MaxirClient(emu.url, **emu.maxir_credentials) as mx,
+    ):
         dataset_id = await first_dataset(mx)
-        ids = [s.id async for s in
-               mx.datasources.list(dataset_id, page_size=100, concurrency=concurrency)]
+        ids = [
+            s.id
+            async for s in mx.datasources.list(dataset_id, page_size=100, concurrency=concurrency)
+        ]
         stored = list(emu.maxir.sources[dataset_id])
     assert len(ids) == 5000
     assert set(ids) == set(stored)
@@ -87,9 +92,12 @@ async def test_status_filter_returns_exactly_the_sources_in_those_states(
 
 
 async def test_an_undocumented_page_size_cap_is_detected_not_silently_skipped() -> None:
-    async with Emulator(maxir_datasets=1, maxir_datasources_per_dataset=120,
-                        maxir_max_page_size=50) as emu, \
-            MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+    async with (
+        Emulator(
+            maxir_datasets=1, maxir_datasources_per_dataset=120, maxir_max_page_size=50
+        ) as emu,
+        MaxirClient(emu.url, **emu.maxir_credentials) as mx,
+    ):
         dataset_id = await first_dataset(mx)
         with pytest.raises(DecodeError, match="page_size=50") as info:
             await mx.datasources.list(dataset_id, page_size=100).collect()
@@ -128,20 +136,50 @@ async def test_bad_arguments_never_reach_the_emulator(emu: Emulator, mx: MaxirCl
         ("GET", "/datasets", {"params": {"page_size": "0"}}, 400, 300001),
         ("GET", "/datasets", {"params": {"page_number": "x"}}, 400, 300001),
         ("GET", "/datasets", {"params": {"search": "s" * 129}}, 400, 300001),
-        ("GET", "/datasets/{dataset_id}/datasources", {"params": {"status": "done"}}, 400,
-         300001),
+        ("GET", "/datasets/{dataset_id}/datasources", {"params": {"status": "done"}}, 400, 300001),
         ("GET", "/datasets", {"headers": {"x-pd-external-trace-id": "t" * 129}}, 400, 300001),
-        ("POST", "/datasets/{dataset_id}/datasources",
-         {"json": {"name": "a.csv", "type": "FILE"}}, 400, 300001),
-        ("POST", "/datasets/{dataset_id}/datasources",
-         {"json": {"name": "a.csv", "type": "FILE", "url": "https://e/a.csv",
-                   "file_object_key": "k"}}, 400, 300001),
-        ("POST", "/datasets/{dataset_id}/datasources/nope/presign",
-         {"json": {"expires_in": 30}}, 400, 300001),
-        ("POST", "/datasets/{dataset_id}/datasources",
-         {"json": {"name": "a.exe", "type": "FILE", "url": "https://e/a.exe"}}, 200, 300004),
-        ("POST", "/datasets/{dataset_id}/datasources/nope/presign",
-         {"json": {"expires_in": 60}}, 200, 300003),
+        (
+            "POST",
+            "/datasets/{dataset_id}/datasources",
+            {"json": {"name": "a.csv", "type": "FILE"}},
+            400,
+            300001,
+        ),
+        (
+            "POST",
+            "/datasets/{dataset_id}/datasources",
+            {
+                "json": {
+                    "name": "a.csv",
+                    "type": "FILE",
+                    "url": "https://e/a.csv",
+                    "file_object_key": "k",
+                }
+            },
+            400,
+            300001,
+        ),
+        (
+            "POST",
+            "/datasets/{dataset_id}/datasources/nope/presign",
+            {"json": {"expires_in": 30}},
+            400,
+            300001,
+        ),
+        (
+            "POST",
+            "/datasets/{dataset_id}/datasources",
+            {"json": {"name": "a.exe", "type": "FILE", "url": "https://e/a.exe"}},
+            200,
+            300004,
+        ),
+        (
+            "POST",
+            "/datasets/{dataset_id}/datasources/nope/presign",
+            {"json": {"expires_in": 60}},
+            200,
+            300003,
+        ),
         ("GET", "/datasets/dset-nope/overview", {}, 200, 300003),
         ("GET", "/datasets", {"user": "tmm-stranger"}, 200, 300002),
         ("GET", "/datasets", {"headers": {"x-pd-api-key": ""}}, 403, 1003),
@@ -149,8 +187,13 @@ async def test_bad_arguments_never_reach_the_emulator(emu: Emulator, mx: MaxirCl
     ],
 )
 async def test_the_emulator_answers_documented_codes_and_statuses(
-    emu: Emulator, mx: MaxirClient, method: str, path: str, kwargs: dict[str, Any],
-    status: int, code: int,
+    emu: Emulator,
+    mx: MaxirClient,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    code: int,
 ) -> None:
     dataset_id = await first_dataset(mx)
     creds = emu.maxir_credentials
@@ -164,9 +207,10 @@ async def test_the_emulator_answers_documented_codes_and_statuses(
             body = {**(body or {}), "user_id": user}
     headers = {"x-pd-api-key": creds["api_key"], **kwargs.get("headers", {})}
     url = emu.url + "/v2/team" + path.format(dataset_id=dataset_id)
-    async with aiohttp.ClientSession() as http, http.request(
-        method, url, params=params, json=body, headers=headers
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, url, params=params, json=body, headers=headers) as response,
+    ):
         answer = await response.json()
         assert response.headers["x-pd-trace-id"]
     assert (response.status, answer["code"]) == (status, code)
@@ -182,10 +226,14 @@ async def test_upload_rejects_what_the_service_rejects(emu: Emulator) -> None:
         form.add_field("file", content, filename=name)
         if user is not None:
             form.add_field("user_id", user)
-        async with aiohttp.ClientSession() as http, http.post(
-            f"{emu.url}/v2/team/file/upload-datasource", data=form,
-            headers={"x-pd-api-key": creds["api_key"]},
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{emu.url}/v2/team/file/upload-datasource",
+                data=form,
+                headers={"x-pd-api-key": creds["api_key"]},
+            ) as response,
+        ):
             return response.status, (await response.json())["code"]
 
     assert await upload("a.csv", b"a,b", None) == (400, 300001)
@@ -236,9 +284,15 @@ async def test_a_new_source_syncs_and_the_dataset_settles(emu: Emulator, mx: Max
 
 
 async def test_a_source_ending_invalid_raises_sync_error() -> None:
-    async with Emulator(maxir_datasets=1, maxir_datasources_per_dataset=0,
-                        maxir_sync_seconds=0.1, maxir_invalid_share=1.0) as emu, \
-            MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+    async with (
+        Emulator(
+            maxir_datasets=1,
+            maxir_datasources_per_dataset=0,
+            maxir_sync_seconds=0.1,
+            maxir_invalid_share=1.0,
+        ) as emu,
+        MaxirClient(emu.url, **emu.maxir_credentials) as mx,
+    ):
         dataset_id = await first_dataset(mx)
         source = await mx.datasources.create(dataset_id, "scan.pdf", url="https://e.example/s.pdf")
         with pytest.raises(DataSourceSyncError) as info:
@@ -251,9 +305,12 @@ async def test_a_source_ending_invalid_raises_sync_error() -> None:
 
 async def test_invalid_as_awaiting_processing_needs_a_grace_period() -> None:
     # The enum text's reading: a queued source reports "invalid" before "synching".
-    async with Emulator(maxir_datasets=1, maxir_datasources_per_dataset=0,
-                        maxir_waiting_seconds=60) as emu, \
-            MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+    async with (
+        Emulator(
+            maxir_datasets=1, maxir_datasources_per_dataset=0, maxir_waiting_seconds=60
+        ) as emu,
+        MaxirClient(emu.url, **emu.maxir_credentials) as mx,
+    ):
         dataset_id = await first_dataset(mx)
         source = await mx.datasources.create(dataset_id, "a.md", url="https://e.example/a.md")
         assert source.status is DataSourceStatus.INVALID
@@ -265,9 +322,15 @@ async def test_invalid_as_awaiting_processing_needs_a_grace_period() -> None:
             )
         assert info.value.last.status is DataSourceStatus.INVALID  # type: ignore[attr-defined]
 
-    async with Emulator(maxir_datasets=1, maxir_datasources_per_dataset=0,
-                        maxir_waiting_seconds=0.1, maxir_sync_seconds=0.1) as emu, \
-            MaxirClient(emu.url, **emu.maxir_credentials) as mx:
+    async with (
+        Emulator(
+            maxir_datasets=1,
+            maxir_datasources_per_dataset=0,
+            maxir_waiting_seconds=0.1,
+            maxir_sync_seconds=0.1,
+        ) as emu,
+        MaxirClient(emu.url, **emu.maxir_credentials) as mx,
+    ):
         dataset_id = await first_dataset(mx)
         source = await mx.datasources.create(dataset_id, "a.md", url="https://e.example/a.md")
         done = await mx.datasources.wait_until_synched(
@@ -376,11 +439,18 @@ async def test_the_api_key_appears_in_no_repr_log_or_error(
     async with MaxirClient(emu.url, **emu.maxir_credentials) as mx:
         dataset_id = await first_dataset(mx)
         texts = [repr(mx), repr(mx.datasources), repr(mx.with_options(timeout=3))]
-        texts.append(repr(await mx.datasources.presign(
-            dataset_id, (await mx.datasources.list(dataset_id).first()).id  # type: ignore[union-attr]
-        )))
-        for failing in (mx.datasets.get("dset-missing"),
-                        mx.datasets.delete(dataset_id, user_id="tmm-stranger")):
+        texts.append(
+            repr(
+                await mx.datasources.presign(
+                    dataset_id,
+                    (await mx.datasources.list(dataset_id).first()).id,  # type: ignore[union-attr]
+                )
+            )
+        )
+        for failing in (
+            mx.datasets.get("dset-missing"),
+            mx.datasets.delete(dataset_id, user_id="tmm-stranger"),
+        ):
             with pytest.raises(Exception) as info:
                 await failing
             texts += [str(info.value), repr(info.value)]

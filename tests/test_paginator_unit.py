@@ -193,7 +193,10 @@ async def test_a_token_from_another_listing_is_refused() -> None:
     other = AsyncPaginator(listing.numbered, NumberedPaging(), listing="other", page_size=10)
     with pytest.raises(InvalidInputError, match="different listing"):
         AsyncPaginator(
-            listing.numbered, NumberedPaging(), listing="other", page_size=10,
+            listing.numbered,
+            NumberedPaging(),
+            listing="other",
+            page_size=10,
             resume_from=p.resume_token,
         )
     assert other.resume_token is not None

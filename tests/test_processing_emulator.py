@@ -17,7 +17,7 @@ import time
 import tracemalloc
 import zipfile
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,9 @@ from asyncsdk.emulator._processing import ProcessingStore
 DOCS = Path(__file__).parent / "data" / "moi_docs"
 PIPELINE = WorkflowConfig(
     components=({"name": "DocumentSplitter", "init_parameters": {"split_length": 800}},),
-    connections=({"sender": "FileRouterComponent.application/pdf",
-                  "receiver": "MagicPDFToDocument.sources"},),
+    connections=(
+        {"sender": "FileRouterComponent.application/pdf", "receiver": "MagicPDFToDocument.sources"},
+    ),
 )
 
 
@@ -158,8 +159,9 @@ async def test_workflow_create_get_update_delete(fast: Emulator, moi: MOIClient)
     detail = await moi.workflows.get(workflow.id)
     assert detail.workflow == PIPELINE  # the graph is stored and echoed back
 
-    await moi.workflows.update(workflow.id, name="contracts-v2",
-                               process_mode=ProcessMode(interval=ProcessInterval.HOUR_1))
+    await moi.workflows.update(
+        workflow.id, name="contracts-v2", process_mode=ProcessMode(interval=ProcessInterval.HOUR_1)
+    )
     updated = await moi.workflows.get(workflow.id)
     assert (updated.name, updated.process_mode.interval) == ("contracts-v2", 4)
     assert updated.workflow == PIPELINE and updated.source_volume_ids == (raw.id,)
@@ -178,9 +180,13 @@ async def test_workflow_into_a_new_target_volume(fast: Emulator, moi: MOIClient)
     raw = await moi.volumes.raw.create("nv-raw", resolve=True)
     assert raw is not None
     workflow = await moi.workflows.create(
-        "new-target", source_volume_ids=[raw.id], source_volume_names=[raw.name],
-        create_target_volume_name="made-by-workflow", file_types=[FileType.PDF],
-        workflow=PIPELINE, resolve=True,
+        "new-target",
+        source_volume_ids=[raw.id],
+        source_volume_names=[raw.name],
+        create_target_volume_name="made-by-workflow",
+        file_types=[FileType.PDF],
+        workflow=PIPELINE,
+        resolve=True,
     )
     assert workflow is not None and workflow.target_volume_name == "made-by-workflow"
     volume = await moi.volumes.processed.get(workflow.target_volume_id)
@@ -189,9 +195,7 @@ async def test_workflow_into_a_new_target_volume(fast: Emulator, moi: MOIClient)
     assert [v.id for v in using] == [volume.id]
 
 
-async def test_workflow_listing_pages_through_the_paginator(
-    fast: Emulator, moi: MOIClient
-) -> None:
+async def test_workflow_listing_pages_through_the_paginator(fast: Emulator, moi: MOIClient) -> None:
     raw, target = await setup_volumes(moi, "pages")
     for n in range(5):
         await create_workflow(moi, f"paged-{n}", raw, target, interval=ProcessInterval.DAY_1)
@@ -216,8 +220,12 @@ async def test_workflow_errors_come_back_typed(fast: Emulator, moi: MOIClient) -
         await create_workflow(moi, "taken", raw, target)
     with pytest.raises(NotFoundError, match="target volume"):
         await moi.workflows.create(
-            "x", source_volume_ids=[raw.id], source_volume_names=[raw.name],
-            target_volume_id="no-such-volume", file_types=[2], workflow=PIPELINE,
+            "x",
+            source_volume_ids=[raw.id],
+            source_volume_names=[raw.name],
+            target_volume_id="no-such-volume",
+            file_types=[2],
+            workflow=PIPELINE,
         )
     with pytest.raises(BadRequestError):
         await moi.workflows.list(sort_field="colour").collect()
@@ -227,8 +235,10 @@ async def test_workflow_errors_come_back_typed(fast: Emulator, moi: MOIClient) -
 
 
 async def test_a_job_moves_through_its_states_on_the_emulators_clock() -> None:
-    async with Emulator(job_file_seconds=60, job_parallelism=2, workflow_jobs=0) as emu, \
-            MOIClient(emu.url, **emu.moi_credentials) as moi:
+    async with (
+        Emulator(job_file_seconds=60, job_parallelism=2, workflow_jobs=0) as emu,
+        MOIClient(emu.url, **emu.moi_credentials) as moi,
+    ):
         raw, target = await setup_volumes(moi, "clock")
         add_files(emu, raw, 5)
         workflow = await create_workflow(moi, "clocked", raw, target)
@@ -266,8 +276,10 @@ async def test_wait_returns_the_finished_job(fast: Emulator, moi: MOIClient) -> 
 
 
 async def test_wait_times_out_with_the_last_state_and_can_be_cancelled() -> None:
-    async with Emulator(job_file_seconds=600, workflow_jobs=0) as emu, \
-            MOIClient(emu.url, **emu.moi_credentials) as moi:
+    async with (
+        Emulator(job_file_seconds=600, workflow_jobs=0) as emu,
+        MOIClient(emu.url, **emu.moi_credentials) as moi,
+    ):
         raw, target = await setup_volumes(moi, "slow")
         add_files(emu, raw, 1)
         workflow = await create_workflow(moi, "slow", raw, target)
@@ -280,8 +292,9 @@ async def test_wait_times_out_with_the_last_state_and_can_be_cancelled() -> None
 
         route = "GET /byoa/api/v1/index_workflow_job/{job_id}"
         before = emu.stats.by_route[route]
-        waiter = asyncio.create_task(moi.jobs.wait(job.id, timeout=None, interval=0.01,
-                                                   max_interval=0.01))
+        waiter = asyncio.create_task(
+            moi.jobs.wait(job.id, timeout=None, interval=0.01, max_interval=0.01)
+        )
         await eventually(lambda: emu.stats.by_route[route] >= before + 2)  # it is polling
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -289,9 +302,10 @@ async def test_wait_times_out_with_the_last_state_and_can_be_cancelled() -> None
 
 
 async def test_failed_files_are_retried_until_the_job_completes() -> None:
-    async with Emulator(job_file_seconds=0.005, job_file_failure_rate=1.0,
-                        workflow_jobs=0) as emu, \
-            MOIClient(emu.url, **emu.moi_credentials) as moi:
+    async with (
+        Emulator(job_file_seconds=0.005, job_file_failure_rate=1.0, workflow_jobs=0) as emu,
+        MOIClient(emu.url, **emu.moi_credentials) as moi,
+    ):
         raw, target = await setup_volumes(moi, "retry")
         add_files(emu, raw, 4)
         workflow = await create_workflow(moi, "flaky", raw, target)
@@ -347,8 +361,7 @@ async def test_job_and_job_file_listings_page(fast: Emulator, moi: MOIClient) ->
 
 
 async def test_the_seeded_history_lists_like_any_other() -> None:
-    async with Emulator(workflow_jobs=25) as emu, \
-            MOIClient(emu.url, **emu.moi_credentials) as moi:
+    async with Emulator(workflow_jobs=25) as emu, MOIClient(emu.url, **emu.moi_credentials) as moi:
         jobs = await moi.jobs.list(page_size=10, prefetch=1).collect()
         assert len(jobs) == 25 and all(j.status == JobStatus.COMPLETED for j in jobs)
         assert all(j.total_count == 3 for j in jobs)
@@ -376,8 +389,9 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
     raw, target = await setup_volumes(moi, "pv")
     add_files(fast, raw, 5)
     add_files(fast, raw, 2, file_type=6)
-    workflow = await create_workflow(moi, "pv", raw, target,
-                                     file_types=(FileType.PDF, FileType.MARKDOWN))
+    workflow = await create_workflow(
+        moi, "pv", raw, target, file_types=(FileType.PDF, FileType.MARKDOWN)
+    )
     job = await moi.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
     await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
@@ -390,12 +404,14 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
     assert [len(p) for p in pages] == [3, 3, 1] and pages[0].total == 7
     files = [f for p in pages for f in p.items]
     assert {f.job_id for f in files} == {job.id}
-    assert all(f.source_volume_id == raw.id and f.file_status == JobFileStatus.COMPLETED
-               for f in files)
+    assert all(
+        f.source_volume_id == raw.id and f.file_status == JobFileStatus.COMPLETED for f in files
+    )
     markdown = await moi.volumes.processed.files(target.id, types=[FileType.MARKDOWN]).collect()
     assert len(markdown) == 2
-    by_name = await moi.volumes.processed.files(target.id, sort_by="file_name",
-                                                 is_desc=False).collect()
+    by_name = await moi.volumes.processed.files(
+        target.id, sort_by="file_name", is_desc=False
+    ).collect()
     assert [f.file_name for f in by_name] == sorted(f.file_name for f in files)
 
     victim = files[0]
@@ -407,8 +423,13 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
     left = await moi.volumes.processed.blocks(target.id, victim.id).collect()
     assert {b.id for b in left} == {b.id for b in blocks} - {table.id}
 
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(
-        [chunk async for chunk in moi.volumes.processed.download(target.id, victim.id)])))
+    archive = zipfile.ZipFile(
+        io.BytesIO(
+            b"".join(
+                [chunk async for chunk in moi.volumes.processed.download(target.id, victim.id)]
+            )
+        )
+    )
     stem = victim.file_name.rsplit(".", 1)[0]
     parse = json.loads(archive.read(f"{stem}-{victim.id}/{stem}_parse.json"))
     assert [b["id"] for b in parse["blocks"]] == [b.id for b in left]
@@ -457,13 +478,12 @@ async def test_raw_download_saves_to_disk(fast: Emulator, moi: MOIClient, tmp_pa
     assert await moi.volumes.raw.download(volume.id, file["id"]).save(target) == 3 * 2**20 + 0
     block = pattern(f"raw/{volume.id}/{file['id']}")
     data = target.read_bytes()
-    assert all(data[n : n + len(block)] == block[: len(data) - n]
-               for n in range(0, len(data), len(block)))
+    assert all(
+        data[n : n + len(block)] == block[: len(data) - n] for n in range(0, len(data), len(block))
+    )
 
 
-async def test_a_100_mb_download_streams_in_bounded_memory(
-    fast: Emulator, moi: MOIClient
-) -> None:
+async def test_a_100_mb_download_streams_in_bounded_memory(fast: Emulator, moi: MOIClient) -> None:
     """Both sides stream: the emulator generates the bytes, the client hands out chunks.
 
     tracemalloc traces every Python allocation in this process, which here holds the client
@@ -510,13 +530,19 @@ async def test_metrics_are_derived_from_what_happened(fast: Emulator, moi: MOICl
     assert job is not None
     await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
 
-    end = datetime.now(timezone.utc) + timedelta(minutes=1)
+    end = datetime.now(UTC) + timedelta(minutes=1)
     start = end - timedelta(minutes=10)
     series = await moi.metrics.query(
-        [MetricName.PROCESS_FINISH_JOB_COUNT, MetricName.LOAD_FILE_COUNT,
-         MetricName.LOAD_FILE_SIZE, MetricName.PROCESS_WORKFLOW_SUCCESS_RATE,
-         MetricName.LOAD_TASK_COUNT],
-        start, end, 60,
+        [
+            MetricName.PROCESS_FINISH_JOB_COUNT,
+            MetricName.LOAD_FILE_COUNT,
+            MetricName.LOAD_FILE_SIZE,
+            MetricName.PROCESS_WORKFLOW_SUCCESS_RATE,
+            MetricName.LOAD_TASK_COUNT,
+        ],
+        start,
+        end,
+        60,
     )
     by_name = {s.name: s for s in series}
     assert len(series) == 5
@@ -544,11 +570,13 @@ async def test_metrics_are_derived_from_what_happened(fast: Emulator, moi: MOICl
 async def test_metrics_on_the_in_cluster_path_need_no_credentials(fast: Emulator) -> None:
     # The blob port serves the same application from another origin: like the seed's
     # in-cluster host, it gets no credentials, and /ob/metrics asks for none.
-    async with MOIClient(fast.url, metrics_url=f"{fast.blob_origin}/ob/metrics",
-                         **fast.moi_credentials) as moi:
-        end = datetime.now(timezone.utc)
-        [series] = await moi.metrics.query("PipelineLoadFileCount", end - timedelta(hours=1),
-                                           end, timedelta(minutes=5))
+    async with MOIClient(
+        fast.url, metrics_url=f"{fast.blob_origin}/ob/metrics", **fast.moi_credentials
+    ) as moi:
+        end = datetime.now(UTC)
+        [series] = await moi.metrics.query(
+            "PipelineLoadFileCount", end - timedelta(hours=1), end, timedelta(minutes=5)
+        )
         assert len(series.points) == 12
     assert fast.stats.by_route["POST /ob/metrics"] == 1
     assert fast.stats.unauthorized == 0
@@ -594,15 +622,23 @@ async def test_the_emulator_answers_with_the_documented_shapes(
             "job_get": (await call("GET", f"{byoa}/index_workflow_job/{job.id}"), ()),
             "job_files": (await call("GET", f"{byoa}/index_workflow_job/{job.id}/files"), ()),
             "processed_volume_files": (
-                await call("POST", f"{byoa}/explore/volumes/{target.id}/files"), ("items", 0)),
+                await call("POST", f"{byoa}/explore/volumes/{target.id}/files"),
+                ("items", 0),
+            ),
             "processed_file_blocks": (
-                await call("POST", f"{byoa}/explore/volumes/{target.id}/files/{file.id}/blocks",
-                           {"limit": 2}), ("items", 0)),
-            "processed_volume_list": (await call("GET", f"{byoa}/explore/volumes"),
-                                      ("volumes", 0)),
+                await call(
+                    "POST",
+                    f"{byoa}/explore/volumes/{target.id}/files/{file.id}/blocks",
+                    {"limit": 2},
+                ),
+                ("items", 0),
+            ),
+            "processed_volume_list": (await call("GET", f"{byoa}/explore/volumes"), ("volumes", 0)),
             "raw_volume_list": (await call("POST", "/DescribeOriginVolumes"), ("volumes", 0)),
-            "raw_volume_files": (await call("POST", "/DescribeOriginVolume", {"id": raw.id}),
-                                 ("items", 0)),
+            "raw_volume_files": (
+                await call("POST", "/DescribeOriginVolume", {"id": raw.id}),
+                ("items", 0),
+            ),
         }
         for name, (answer, where) in answers.items():
             expected_code = "OK" if name.startswith("raw_") else "ok"
@@ -627,9 +663,11 @@ async def test_the_emulator_answers_with_the_documented_shapes(
             assert (await r.json())["detail"][0]["loc"] == ["body", "ids"]
         # The seed's update was documented as POST, the example used PUT: both work (D18).
         graph = PIPELINE.to_dict()
-        async with http.post(fast.url + f"{byoa}/workflow_meta/{workflow.id}",
-                             json={"name": "renamed", "workflow": graph},
-                             headers=headers) as r:
+        async with http.post(
+            fast.url + f"{byoa}/workflow_meta/{workflow.id}",
+            json={"name": "renamed", "workflow": graph},
+            headers=headers,
+        ) as r:
             assert (await r.json()) == {"code": "ok", "msg": "ok", "data": None}
         # Retry by query (the Era-B docs' form, D19).
         retry = f"{byoa}/workflow_job/{job.id}/files?file_ids=nope"

@@ -93,8 +93,9 @@ async def test_ten_thousand_idempotent_calls_through_ten_percent_faults() -> Non
 async def test_paging_twenty_thousand_items_through_faults_yields_each_once() -> None:
     faults = [Fault(f.kind, rate=f.rate, retry_after=f.retry_after) for f in TEN_PERCENT]
     async with (
-        Emulator(files_per_connector=20_000, tasks=20_000, files_per_seeded_task=0,
-                 faults=faults, seed=5) as emu,
+        Emulator(
+            files_per_connector=20_000, tasks=20_000, files_per_seeded_task=0, faults=faults, seed=5
+        ) as emu,
         # Eight attempts (a bulk job's policy): with the default five, one page request in
         # 100,000 draws five faults in a row and ends the listing, about one run in 300.
         MOIClient(emu.url, retry=RetryPolicy(max_attempts=8), **emu.moi_credentials) as moi,

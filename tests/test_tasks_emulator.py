@@ -118,8 +118,12 @@ async def test_retrying_failed_files_completes_the_task(fast: tuple[Emulator, MO
 async def test_pause_and_resume(fast: tuple[Emulator, MOIClient]) -> None:
     emu, moi = fast
     task = await moi.tasks.create(
-        100002, a_volume(emu), ["data/"], load_interval_type=LoadIntervalType.HOUR,
-        interval=60, resolve=True,
+        100002,
+        a_volume(emu),
+        ["data/"],
+        load_interval_type=LoadIntervalType.HOUR,
+        interval=60,
+        resolve=True,
     )
     assert task is not None
     await moi.tasks.pause(task.id)

@@ -22,14 +22,19 @@ def client() -> MOIClient:
 async def test_login_sends_credentials_as_json_and_reads_tokens_from_headers() -> None:
     access, refresh = jwt(), jwt(lifetime=21600)
     with MockHTTP() as mock:
-        mock.post(LOGIN, payload=ok({"uid": "uid-1", "login_at": "2025-02-12T03:38:36.5Z"}),
-                  headers={"Access-Token": access, "Refresh-Token": refresh})
+        mock.post(
+            LOGIN,
+            payload=ok({"uid": "uid-1", "login_at": "2025-02-12T03:38:36.5Z"}),
+            headers={"Access-Token": access, "Refresh-Token": refresh},
+        )
         mock.get(LIST, payload=EMPTY)
         async with client() as moi:
             assert await moi.connectors.list().collect() == []
         [login] = sent(mock, "POST", LOGIN)
         assert login["json"] == {
-            "account_name": "acct-7", "username": "admin:accountadmin", "password": "pw-1",
+            "account_name": "acct-7",
+            "username": "admin:accountadmin",
+            "password": "pw-1",
         }
         assert login["headers"]["Content-Type"] == "application/json"
         assert "Access-Token" not in login["headers"]
@@ -45,8 +50,11 @@ async def test_refresh_sends_both_tokens_and_uid_and_keeps_an_unrotated_refresh_
     # The first access token is already inside the mandatory window: the call must refresh.
     stale, fresh, refresh = jwt(remaining=5), jwt(), jwt(lifetime=21600)
     with MockHTTP() as mock:
-        mock.post(LOGIN, payload=ok({"uid": "uid-1"}),
-                  headers={"Access-Token": stale, "Refresh-Token": refresh})
+        mock.post(
+            LOGIN,
+            payload=ok({"uid": "uid-1"}),
+            headers={"Access-Token": stale, "Refresh-Token": refresh},
+        )
         # D15: the answer has no data and may omit the refresh token.
         mock.post(REFRESH, payload=ok(), headers={"Access-Token": fresh})
         mock.get(LIST, payload=EMPTY)
@@ -65,8 +73,11 @@ async def test_refresh_sends_both_tokens_and_uid_and_keeps_an_unrotated_refresh_
 async def test_a_401_renews_once_and_replays_the_call() -> None:
     first, second = jwt(), jwt()
     with MockHTTP() as mock:
-        mock.post(LOGIN, payload=ok({"uid": "uid-1"}),
-                  headers={"Access-Token": first, "Refresh-Token": jwt(lifetime=21600)})
+        mock.post(
+            LOGIN,
+            payload=ok({"uid": "uid-1"}),
+            headers={"Access-Token": first, "Refresh-Token": jwt(lifetime=21600)},
+        )
         mock.get(LIST, status=401, payload={"code": "ErrUnauthorized", "msg": "token expired"})
         mock.post(REFRESH, payload=ok(), headers={"Access-Token": second})
         mock.get(LIST, payload=EMPTY)

@@ -7,7 +7,7 @@ POST and DELETE), and the headers ``x-pd-api-key`` and ``x-pd-external-trace-id`
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -39,8 +39,14 @@ KEY = "pd-wire-secret-key-0123456789"
 USER = "tmm-wire-user-1"
 OTHER = "tmm-wire-user-2"
 TRACE = {"x-pd-trace-id": "srv-trace-1"}
-SOURCE = {"id": "ds-1", "dataset_id": "dset-1", "name": "q3.csv", "type": "FILE",
-          "status": "synching", "size": None}
+SOURCE = {
+    "id": "ds-1",
+    "dataset_id": "dset-1",
+    "name": "q3.csv",
+    "type": "FILE",
+    "status": "synching",
+    "size": None,
+}
 NO_RETRY = RetryPolicy.disabled()
 FAST_RETRY = RetryPolicy(backoff_base=0.0)  # retries without waiting
 
@@ -87,17 +93,28 @@ async def test_dataset_list_pages_by_page_number_with_search_and_trace_on_every_
     page2 = f"{API}/datasets?page_number=2&page_size=2&search=sal&user_id={USER}"
     records = [{"id": f"dset-{n}", "name": f"sales {n}", "description": None} for n in range(3)]
     with MockHTTP() as mock:
-        mock.get(page1, payload=ok({"total_items": 3, "page_size": 2, "page_number": 1,
-                                    "records": records[:2]}))
-        mock.get(page2, payload=ok({"total_items": 3, "page_size": 2, "page_number": 2,
-                                    "records": records[2:]}))
+        mock.get(
+            page1,
+            payload=ok(
+                {"total_items": 3, "page_size": 2, "page_number": 1, "records": records[:2]}
+            ),
+        )
+        mock.get(
+            page2,
+            payload=ok(
+                {"total_items": 3, "page_size": 2, "page_number": 2, "records": records[2:]}
+            ),
+        )
         async with client() as mx:
             found = await mx.datasets.list(search="sal", page_size=2, trace_id="job-7").collect()
         first, second = only(mock, "GET", page1), only(mock, "GET", page2)
     assert [d.id for d in found] == ["dset-0", "dset-1", "dset-2"]
     assert found[0].description is None
     assert first["params"] == [
-        ("search", "sal"), ("user_id", USER), ("page_number", "1"), ("page_size", "2"),
+        ("search", "sal"),
+        ("user_id", USER),
+        ("page_number", "1"),
+        ("page_size", "2"),
     ]
     assert first["json"] is None
     assert_auth_headers(first, "job-7")
@@ -106,8 +123,15 @@ async def test_dataset_list_pages_by_page_number_with_search_and_trace_on_every_
 
 async def test_dataset_get_reads_the_overview_and_tolerates_documented_quirks() -> None:
     url = f"{API}/datasets/dset-1/overview?user_id={USER}"
-    overview = {"id": "dset-1", "name": "Q3", "description": "d", "summary": "s",
-                "exploration_questions": ["why?"], "keywords": "sales", "extra": 1}
+    overview = {
+        "id": "dset-1",
+        "name": "Q3",
+        "description": "d",
+        "summary": "s",
+        "exploration_questions": ["why?"],
+        "keywords": "sales",
+        "extra": 1,
+    }
     with MockHTTP() as mock:
         # The overview page documents a nested code ({"code": {"code": 0}}): tolerated.
         mock.get(url, payload={"code": {"code": 0}, "data": overview})
@@ -165,10 +189,15 @@ async def test_datasource_create_from_a_url() -> None:
                 "dset-1", "q3.csv", url="https://files.example/q3.csv", trace_id="c-1"
             )
         call = only(mock, "POST", url)
-    assert source == DataSource(id="ds-1", dataset_id="dset-1", name="q3.csv",
-                                status=DataSourceStatus.SYNCHING)
-    assert call["json"] == {"name": "q3.csv", "type": "FILE",
-                            "url": "https://files.example/q3.csv", "user_id": USER}
+    assert source == DataSource(
+        id="ds-1", dataset_id="dset-1", name="q3.csv", status=DataSourceStatus.SYNCHING
+    )
+    assert call["json"] == {
+        "name": "q3.csv",
+        "type": "FILE",
+        "url": "https://files.example/q3.csv",
+        "user_id": USER,
+    }
     assert_auth_headers(call, "c-1")
 
 
@@ -181,8 +210,12 @@ async def test_datasource_create_from_an_upload_key_for_another_user() -> None:
                 "dset-1", "Q3.PDF", file_object_key="temp/user/u/k.pdf", user_id=OTHER
             )
         call = only(mock, "POST", url)
-    assert call["json"] == {"name": "Q3.PDF", "type": "FILE",
-                            "file_object_key": "temp/user/u/k.pdf", "user_id": OTHER}
+    assert call["json"] == {
+        "name": "Q3.PDF",
+        "type": "FILE",
+        "file_object_key": "temp/user/u/k.pdf",
+        "user_id": OTHER,
+    }
     # v1's "pending" is kept, not an error; size is an int when sent.
     assert source.status == "pending" and source.status is not None
     assert source.status.name == "UNKNOWN_pending"
@@ -199,8 +232,12 @@ async def test_datasource_create_without_dataset_returns_the_new_dataset_id() ->
             )
         call = only(mock, "POST", url)
     assert source.dataset_id == "dset-auto"
-    assert call["json"] == {"name": "q3.csv", "type": "FILE",
-                            "url": "https://files.example/q3.csv", "user_id": USER}
+    assert call["json"] == {
+        "name": "q3.csv",
+        "type": "FILE",
+        "url": "https://files.example/q3.csv",
+        "user_id": USER,
+    }
 
 
 async def test_datasource_list_sends_the_status_filter_comma_separated() -> None:
@@ -209,13 +246,23 @@ async def test_datasource_list_sends_the_status_filter_comma_separated() -> None
     page2 = f"{base}?page_number=2&page_size=2&status=synching,invalid&user_id={USER}"
     records = [{**SOURCE, "id": f"ds-{n}"} for n in range(4)]
     with MockHTTP() as mock:
-        mock.get(page1, payload=ok({"total_items": 4, "page_size": 2, "page_number": 1,
-                                    "records": records[:2]}))
-        mock.get(page2, payload=ok({"total_items": 4, "page_size": 2, "page_number": 2,
-                                    "records": records[2:]}))
+        mock.get(
+            page1,
+            payload=ok(
+                {"total_items": 4, "page_size": 2, "page_number": 1, "records": records[:2]}
+            ),
+        )
+        mock.get(
+            page2,
+            payload=ok(
+                {"total_items": 4, "page_size": 2, "page_number": 2, "records": records[2:]}
+            ),
+        )
         async with client() as mx:
             listing = mx.datasources.list(
-                "dset-1", status=["synching", DataSourceStatus.INVALID], page_size=2,
+                "dset-1",
+                status=["synching", DataSourceStatus.INVALID],
+                page_size=2,
                 trace_id="l-1",
             )
             found = await listing.collect()
@@ -223,7 +270,9 @@ async def test_datasource_list_sends_the_status_filter_comma_separated() -> None
         assert_auth_headers(only(mock, "GET", page2), "l-1")
     assert [s.id for s in found] == ["ds-0", "ds-1", "ds-2", "ds-3"]
     assert first["params"] == [
-        ("status", "synching,invalid"), ("user_id", USER), ("page_number", "1"),
+        ("status", "synching,invalid"),
+        ("user_id", USER),
+        ("page_number", "1"),
         ("page_size", "2"),
     ]
     assert_auth_headers(first, "l-1")
@@ -233,8 +282,12 @@ async def test_datasource_list_refuses_to_go_on_when_the_service_caps_the_page_s
     url = f"{API}/datasets/dset-1/datasources?page_number=1&page_size=100&user_id={USER}"
     with MockHTTP() as mock:
         # Asked for 100, served 50: page 2 of size 100 would skip records 50-99.
-        mock.get(url, payload=ok({"total_items": 500, "page_size": 50, "page_number": 1,
-                                  "records": [SOURCE] * 50}))
+        mock.get(
+            url,
+            payload=ok(
+                {"total_items": 500, "page_size": 50, "page_number": 1, "records": [SOURCE] * 50}
+            ),
+        )
         async with client() as mx:
             with pytest.raises(DecodeError, match="page_size=50"):
                 await mx.datasources.list("dset-1").collect()
@@ -261,15 +314,16 @@ async def test_presign_sends_expires_in_and_hides_the_signature_in_its_repr() ->
     url = f"{API}/datasets/dset-1/datasources/ds-1/presign"
     link = "https://bucket.s3.example/q3.csv?X-Amz-Signature=abcdef0123&X-Amz-Expires=120"
     with MockHTTP() as mock:
-        mock.post(url, payload=ok({"presigned_url": link,
-                                   "expires_at": "2024-11-13T14:15:22.123Z"}))
+        mock.post(
+            url, payload=ok({"presigned_url": link, "expires_at": "2024-11-13T14:15:22.123Z"})
+        )
         async with client() as mx:
             presigned = await mx.datasources.presign("dset-1", "ds-1", expires_in=120)
         call = only(mock, "POST", url)
     assert call["json"] == {"expires_in": 120, "user_id": USER}
     assert_auth_headers(call)
     assert presigned.url == link
-    assert presigned.expires_at == datetime(2024, 11, 13, 14, 15, 22, 123000, timezone.utc)
+    assert presigned.expires_at == datetime(2024, 11, 13, 14, 15, 22, 123000, UTC)
     assert "abcdef0123" not in repr(presigned)
     assert "bucket.s3.example/q3.csv" in repr(presigned)
 
@@ -279,14 +333,15 @@ async def test_upload_sends_a_multipart_form_with_file_and_user_id() -> None:
     with MockHTTP() as mock:
         mock.post(url, payload=ok({"file_object_key": "temp/user/u/1.csv"}), headers=TRACE)
         async with client() as mx:
-            key = await mx.datasources.upload_file(b"a,b\n1,2\n", filename="q3.csv",
-                                                   trace_id="u-1")
+            key = await mx.datasources.upload_file(b"a,b\n1,2\n", filename="q3.csv", trace_id="u-1")
         [call] = mock.requests[("POST", URL(url))]
     assert key == "temp/user/u/1.csv"
     form = call.kwargs["data"]
     assert isinstance(form, FormData)
-    fields = {options["name"]: (options.get("filename"), value)
-              for options, _headers, value in form._fields}
+    fields = {
+        options["name"]: (options.get("filename"), value)
+        for options, _headers, value in form._fields
+    }
     assert fields == {"file": ("q3.csv", b"a,b\n1,2\n"), "user_id": (None, USER)}
     headers = call.kwargs["headers"]
     assert headers["x-pd-api-key"] == KEY
@@ -351,34 +406,88 @@ def test_repr_never_shows_the_api_key() -> None:
 
 ERRORS: list[tuple[int, Any, type[APIError], int | None, str]] = [
     # Business errors arrive with HTTP 200 and a non-zero code.
-    (200, {"code": 300003, "msg": "datasource not found"}, NotFoundError, 300003,
-     "datasource not found"),
-    (200, {"code": 300002, "msg": "No permissions"}, PermissionDeniedError, 300002,
-     "No permissions"),
-    (200, {"code": 300004, "message": "Invalid file extension"}, BadRequestError, 300004,
-     "Invalid file extension"),  # ``message`` when there is no ``msg``
+    (
+        200,
+        {"code": 300003, "msg": "datasource not found"},
+        NotFoundError,
+        300003,
+        "datasource not found",
+    ),
+    (
+        200,
+        {"code": 300002, "msg": "No permissions"},
+        PermissionDeniedError,
+        300002,
+        "No permissions",
+    ),
+    (
+        200,
+        {"code": 300004, "message": "Invalid file extension"},
+        BadRequestError,
+        300004,
+        "Invalid file extension",
+    ),  # ``message`` when there is no ``msg``
     (200, {"code": 300005, "msg": "Empty file"}, BadRequestError, 300005, "Empty file"),
-    (400, {"code": 300001, "msg": "Invalid parameters user_id"}, BadRequestError, 300001,
-     "Invalid parameters user_id"),
-    (200, {"code": 300006, "msg": "Insufficient storage space"}, APIError, 300006,
-     "Insufficient storage space"),
-    (400, {"code": 210021, "msg": "Job quota exceeded"}, BadRequestError, 210021,
-     "Job quota exceeded"),
+    (
+        400,
+        {"code": 300001, "msg": "Invalid parameters user_id"},
+        BadRequestError,
+        300001,
+        "Invalid parameters user_id",
+    ),
+    (
+        200,
+        {"code": 300006, "msg": "Insufficient storage space"},
+        APIError,
+        300006,
+        "Insufficient storage space",
+    ),
+    (
+        400,
+        {"code": 210021, "msg": "Job quota exceeded"},
+        BadRequestError,
+        210021,
+        "Job quota exceeded",
+    ),
     # The API key: 100x codes are authentication failures, whatever the status.
-    (403, {"code": 1003, "msg": "insufficient.authentication"}, AuthenticationError, 1003,
-     "insufficient.authentication"),
-    (403, {"code": 1004, "msg": "Bad credentials"}, AuthenticationError, 1004,
-     "Bad credentials"),
-    (200, {"code": 1002, "msg": "Expired credentials"}, AuthenticationError, 1002,
-     "Expired credentials"),
+    (
+        403,
+        {"code": 1003, "msg": "insufficient.authentication"},
+        AuthenticationError,
+        1003,
+        "insufficient.authentication",
+    ),
+    (403, {"code": 1004, "msg": "Bad credentials"}, AuthenticationError, 1004, "Bad credentials"),
+    (
+        200,
+        {"code": 1002, "msg": "Expired credentials"},
+        AuthenticationError,
+        1002,
+        "Expired credentials",
+    ),
     (401, {"detail": "no"}, AuthenticationError, None, "no"),
     (403, "<html>Forbidden</html>", PermissionDeniedError, None, "non-JSON error body"),
-    (429, {"code": 201, "msg": "Rate limit reached for requests"}, RateLimitError, 201,
-     "Rate limit reached"),
-    (500, {"code": 9999, "msg": "Internal server error"}, ServerError, 9999,
-     "Internal server error"),
-    (200, {"code": 9999, "msg": "Internal server error"}, ServerError, 9999,
-     "Internal server error"),
+    (
+        429,
+        {"code": 201, "msg": "Rate limit reached for requests"},
+        RateLimitError,
+        201,
+        "Rate limit reached",
+    ),
+    (
+        500,
+        {"code": 9999, "msg": "Internal server error"},
+        ServerError,
+        9999,
+        "Internal server error",
+    ),
+    (
+        200,
+        {"code": 9999, "msg": "Internal server error"},
+        ServerError,
+        9999,
+        "Internal server error",
+    ),
     (502, "", ServerError, None, "empty error body"),
 ]
 
@@ -466,8 +575,10 @@ LONG = "x" * 125 + ".csv"  # 129 characters
     ("call", "problem"),
     [
         (lambda mx: mx.datasources.create("d", "q3.csv"), "exactly one of url"),
-        (lambda mx: mx.datasources.create("d", "q3.csv", url="https://e/x",
-                                          file_object_key="k"), "exactly one of url"),
+        (
+            lambda mx: mx.datasources.create("d", "q3.csv", url="https://e/x", file_object_key="k"),
+            "exactly one of url",
+        ),
         (lambda mx: mx.datasources.create("d", LONG, url="https://e/x"), "129 characters"),
         (lambda mx: mx.datasources.create("d", "q3.exe", url="https://e/x"), "extensions"),
         (lambda mx: mx.datasources.create("d", "csv", url="https://e/x"), "extensions"),
@@ -497,9 +608,7 @@ LONG = "x" * 125 + ".csv"  # 129 characters
         (lambda mx: mx.datasets.get("d", trace_id="t" * 200), "200 characters"),
     ],
 )
-async def test_bad_arguments_are_rejected_before_anything_is_sent(
-    call: Any, problem: str
-) -> None:
+async def test_bad_arguments_are_rejected_before_anything_is_sent(call: Any, problem: str) -> None:
     with MockHTTP() as mock:
         async with client() as mx:
             with pytest.raises(InvalidInputError, match=problem):
@@ -587,12 +696,14 @@ async def test_download_fetches_the_presigned_link_without_the_key_even_on_the_a
     presign = f"{API}/datasets/dset-1/datasources/ds-1/presign"
     link = f"{BASE}/files/q3.csv?Expires=9999999999&Signature=s3cr3t"
     with MockHTTP() as mock:
-        mock.post(presign, payload=ok({"presigned_url": link,
-                                       "expires_at": "2030-01-01T00:00:00.000Z"}))
+        mock.post(
+            presign, payload=ok({"presigned_url": link, "expires_at": "2030-01-01T00:00:00.000Z"})
+        )
         mock.get(link, body=b"a,b\n1,2\n", content_type="text/csv")
         async with client() as mx:
-            body = b"".join([c async for c in mx.datasources.download("dset-1", "ds-1",
-                                                                       expires_in=60)])
+            body = b"".join(
+                [c async for c in mx.datasources.download("dset-1", "ds-1", expires_in=60)]
+            )
         assert only(mock, "POST", presign)["json"] == {"expires_in": 60, "user_id": USER}
         fetch = only(mock, "GET", link)
     assert body == b"a,b\n1,2\n"

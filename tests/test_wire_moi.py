@@ -27,8 +27,11 @@ TASK = {"id": "1889613340219121664", "status": 1}
 @pytest.fixture
 def mock() -> Iterator[MockHTTP]:
     with MockHTTP() as m:
-        m.post(f"{BASE}/auth/login", payload=ok({"uid": "u-1"}),
-               headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)})
+        m.post(
+            f"{BASE}/auth/login",
+            payload=ok({"uid": "u-1"}),
+            headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)},
+        )
         yield m
 
 
@@ -50,9 +53,16 @@ async def test_connector_create(mock: MockHTTP, moi: MOIClient) -> None:
     assert body == {
         "name": "s3-1",
         "source_type": 5,
-        "config": {"s3": {"endpoint": "s3.example", "access_key_id": "AKIA",
-                          "access_key_secret": "s3-secret", "bucket_name": "bucket",
-                          "region": "us-east-1", "session_token": "tok"}},
+        "config": {
+            "s3": {
+                "endpoint": "s3.example",
+                "access_key_id": "AKIA",
+                "access_key_secret": "s3-secret",
+                "bucket_name": "bucket",
+                "region": "us-east-1",
+                "session_token": "tok",
+            }
+        },
     }
 
 
@@ -63,15 +73,25 @@ async def test_connector_validate_by_id_and_by_config(mock: MockHTTP, moi: MOICl
     assert await moi.connectors.validate(config=OSSConfig("e", "i", "s", "b"))
     by_id, by_config = (r["json"] for r in sent(mock, "POST", url))
     assert by_id == {"source_type": 4, "connector_id": 100004}
-    assert by_config == {"source_type": 4, "config": {"oss": {
-        "endpoint": "e", "access_key_id": "i", "access_key_secret": "s", "bucket_name": "b"}}}
+    assert by_config == {
+        "source_type": 4,
+        "config": {
+            "oss": {
+                "endpoint": "e",
+                "access_key_id": "i",
+                "access_key_secret": "s",
+                "bucket_name": "b",
+            }
+        },
+    }
 
 
 async def test_connector_list_query(mock: MockHTTP, moi: MOIClient) -> None:
     url = f"{BASE}/connectors/list?is_desc=true&keyword=c1&order_by=created_at&page=1&page_size=20"
     mock.get(url, payload=ok({"connectors": [{"id": 1}], "total": 1}))
-    got = await moi.connectors.list(keyword="c1", order_by="created_at", is_desc=True,
-                                    page_size=20).collect()
+    got = await moi.connectors.list(
+        keyword="c1", order_by="created_at", is_desc=True, page_size=20
+    ).collect()
     assert [c.id for c in got] == ["1"]
     assert only(mock, "GET", url)["json"] is None
 
@@ -92,8 +112,10 @@ async def test_connector_files_sends_a_query_and_follows_the_cursor(
 ) -> None:
     listing = f"{BASE}/connectors/files/list?connector_id=100004&file_types=2&file_types=7&limit=2"
     first, second = f"{listing}&cursor=", f"{listing}&cursor=Yz0y"
-    mock.get(first, payload=ok({"files": [{"uri": "a"}, {"uri": "b"}], "cursor": "Yz0y",
-                                "has_more": True}))
+    mock.get(
+        first,
+        payload=ok({"files": [{"uri": "a"}, {"uri": "b"}], "cursor": "Yz0y", "has_more": True}),
+    )
     mock.get(second, payload=ok({"files": [{"uri": "c"}], "cursor": "", "has_more": False}))
     files = moi.connectors.files(100004, file_types=[FileType.PDF, FileType.CSV], page_size=2)
     assert [f.uri async for f in files] == ["a", "b", "c"]
@@ -104,26 +126,38 @@ async def test_connector_files_sends_a_query_and_follows_the_cursor(
 
 async def test_task_create(mock: MockHTTP, moi: MOIClient) -> None:
     mock.post(f"{BASE}/task", payload=ok())
-    await moi.tasks.create(160002, "1888787475678015488", ["data_parse/"],
-                           load_interval_type=LoadIntervalType.HOUR, interval=60)
+    await moi.tasks.create(
+        160002,
+        "1888787475678015488",
+        ["data_parse/"],
+        load_interval_type=LoadIntervalType.HOUR,
+        interval=60,
+    )
     assert only(mock, "POST", f"{BASE}/task")["json"] == {
         "source_connector_id": 160002,
         "volume_id": "1888787475678015488",
-        "source_config": {"common_file_task_config": {
-            "load_mode_config": {"load_interval_type": 2, "interval": 60},
-            "uris": ["data_parse/"]}},
+        "source_config": {
+            "common_file_task_config": {
+                "load_mode_config": {"load_interval_type": 2, "interval": 60},
+                "uris": ["data_parse/"],
+            }
+        },
         "config_type": 1,
     }
 
 
 async def test_task_list_query_matches_the_seed_example(mock: MockHTTP, moi: MOIClient) -> None:
-    url = (f"{BASE}/task/list?status=1&status=2&status=3&status=4&load_interval_types=4"
-           "&load_interval_types=3&order_by=end_at&is_desc=false&page=1&page_size=10")
+    url = (
+        f"{BASE}/task/list?status=1&status=2&status=3&status=4&load_interval_types=4"
+        "&load_interval_types=3&order_by=end_at&is_desc=false&page=1&page_size=10"
+    )
     mock.get(url, payload=ok({"tasks": [TASK], "total": 1}))
     tasks = moi.tasks.list(
         status=[TaskStatus.RUNNING, TaskStatus.PAUSING, TaskStatus.PAUSED, TaskStatus.FINISHED],
         load_interval_types=[LoadIntervalType.ONCE, LoadIntervalType.MINUTE],
-        order_by="end_at", is_desc=False, page_size=10,
+        order_by="end_at",
+        is_desc=False,
+        page_size=10,
     )
     assert [t.id async for t in tasks] == [TASK["id"]]
     assert sent(mock, "GET", url)
@@ -136,8 +170,9 @@ async def test_task_get_update_and_files(mock: MockHTTP, moi: MOIClient) -> None
     files_url = f"{BASE}/task/files?task_id={task_id}&status=4&page=1&page_size=50"
     mock.get(files_url, payload=ok({"total": 1, "files": [{"id": "9", "status": 4}]}))
     assert (await moi.tasks.get(task_id)).status is TaskStatus.RUNNING
-    await moi.tasks.update(task_id, load_interval_type=LoadIntervalType.DAY, interval=24,
-                           uris=["/DataParse/OBJ"])
+    await moi.tasks.update(
+        task_id, load_interval_type=LoadIntervalType.DAY, interval=24, uris=["/DataParse/OBJ"]
+    )
     failed = await moi.tasks.files(task_id, status=[TaskFileStatus.FAILED], page_size=50).collect()
     assert [f.status for f in failed] == [TaskFileStatus.FAILED]
     # The seed's update example: load_mode_config and uris at the top level.
@@ -159,7 +194,9 @@ async def test_task_retry(mock: MockHTTP, moi: MOIClient) -> None:
     mock.post(f"{BASE}/task/retry", payload=ok())
     await moi.tasks.retry("1889074091616481280", ["1889074111245824000"])
     assert only(mock, "POST", f"{BASE}/task/retry")["json"] == {
-        "task_id": "1889074091616481280", "ids": ["1889074111245824000"]}
+        "task_id": "1889074091616481280",
+        "ids": ["1889074111245824000"],
+    }
 
 
 async def test_file_counts_read_the_listing_counters(mock: MockHTTP, moi: MOIClient) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,6 @@ async def moi(mock: MockHTTP) -> AsyncIterator[MOIClient]:
         yield client
 
 
-
 # -- workflows --------------------------------------------------------------------------------
 
 
@@ -185,8 +184,13 @@ async def test_workflow_create_resolves_by_the_id_a_newer_answer_carries(
     row = doc("workflow_list")["data"]["workflows"][0]
     mock.get(url(f"{BYOA}/index_workflow/{WF}"), payload=byoa(row))
     found = await moi.workflows.create(
-        "wf-1", source_volume_ids=[RAW], source_volume_names=["b-vol1"], target_volume_id=VOL,
-        file_types=[2], workflow=WorkflowConfig(), resolve=True,
+        "wf-1",
+        source_volume_ids=[RAW],
+        source_volume_names=["b-vol1"],
+        target_volume_id=VOL,
+        file_types=[2],
+        workflow=WorkflowConfig(),
+        resolve=True,
     )
     assert found is not None and found.id == WF
     assert not calls(mock, "GET", f"{BYOA}/index_workflow")  # no listing: D6's data.id
@@ -239,18 +243,29 @@ async def test_workflow_create_rejects_bad_input_before_sending(
 
 async def test_workflow_list_pages_by_offset_and_limit(mock: MockHTTP, moi: MOIClient) -> None:
     item = doc("workflow_list")["data"]["workflows"][0]
-    mock.get(url(f"{BYOA}/index_workflow"),
-             payload=byoa({"total": 3, "workflows": [item, {**item, "id": "w2"}]}))
-    mock.get(url(f"{BYOA}/index_workflow"), payload=byoa({"total": 3, "workflows": [
-        {**item, "id": "w3"}]}))
+    mock.get(
+        url(f"{BYOA}/index_workflow"),
+        payload=byoa({"total": 3, "workflows": [item, {**item, "id": "w2"}]}),
+    )
+    mock.get(
+        url(f"{BYOA}/index_workflow"),
+        payload=byoa({"total": 3, "workflows": [{**item, "id": "w3"}]}),
+    )
     found = await moi.workflows.list(
-        name_search="wf", status=[WorkflowStatus.COMPLETED], file_types=[FileType.PDF],
-        sort_order="ascend", page_size=2,
+        name_search="wf",
+        status=[WorkflowStatus.COMPLETED],
+        file_types=[FileType.PDF],
+        sort_order="ascend",
+        page_size=2,
     ).collect()
     assert [w.id for w in found] == [WF, "w2", "w3"]
     sent = calls(mock, "GET", f"{BYOA}/index_workflow")
-    filters = [("file_types", "2"), ("name_search", "wf"), ("sort_order", "ascend"),
-               ("status", "2")]
+    filters = [
+        ("file_types", "2"),
+        ("name_search", "wf"),
+        ("sort_order", "ascend"),
+        ("status", "2"),
+    ]
     assert sorted(c["query"] for c in sent) == [
         sorted([*filters, ("limit", "2"), ("offset", "0")]),
         sorted([*filters, ("limit", "2"), ("offset", "2")]),
@@ -265,7 +280,7 @@ async def test_documented_workflow_answers_parse(mock: MockHTTP, moi: MOIClient)
     assert listed.source_volume_ids == (RAW,)
     assert listed.file_types == (FileType.PDF,)
     assert listed.status == WorkflowStatus.COMPLETED
-    assert listed.created_at == datetime(2025, 2, 12, 16, 21, 27, tzinfo=timezone.utc)  # ms
+    assert listed.created_at == datetime(2025, 2, 12, 16, 21, 27, tzinfo=UTC)  # ms
     assert listed.process_mode == ProcessMode(0, 0)
 
     detail_id = "ff5d119a-4e94-4968-ac0c-6ef64fcabb6c"
@@ -328,8 +343,9 @@ async def test_ids_are_percent_encoded_in_paths(mock: MockHTTP, moi: MOIClient) 
 
 
 async def test_current_path_generation(mock: MockHTTP) -> None:
-    async with MOIClient(BASE, account_name="a", username="u", password="p",
-                         paths="current") as moi:
+    async with MOIClient(
+        BASE, account_name="a", username="u", password="p", paths="current"
+    ) as moi:
         mock.get(url(f"{BYOA}/workflow_meta"), payload=byoa({"total": 0, "workflows": []}))
         mock.get(url(f"{BYOA}/workflow_job"), payload=byoa({"total": 0, "jobs": []}))
         assert await moi.workflows.list().collect() == []
@@ -351,16 +367,20 @@ async def test_job_list_pages_by_page_num_with_a_workflow_filter(
     first = jobs[0]
     assert first.id == JOB and first.workflow_name == "wf-2"
     assert first.status == JobStatus.COMPLETED and first.finished
-    assert first.start_time == datetime(2025, 2, 12, 17, 20, 15, tzinfo=timezone.utc)
+    assert first.start_time == datetime(2025, 2, 12, 17, 20, 15, tzinfo=UTC)
     assert first.workflow is not None and first.workflow.components == ()  # nulls read as empty
 
 
 async def test_job_list_fetches_later_pages(mock: MockHTTP, moi: MOIClient) -> None:
     item = doc("job_list")["data"]["jobs"][0]
-    mock.get(url(f"{BYOA}/index_workflow_job"),
-             payload=byoa({"total": 3, "jobs": [item, {**item, "id": "j2"}]}))
-    mock.get(url(f"{BYOA}/index_workflow_job"),
-             payload=byoa({"total": 3, "jobs": [{**item, "id": "j3"}]}))
+    mock.get(
+        url(f"{BYOA}/index_workflow_job"),
+        payload=byoa({"total": 3, "jobs": [item, {**item, "id": "j2"}]}),
+    )
+    mock.get(
+        url(f"{BYOA}/index_workflow_job"),
+        payload=byoa({"total": 3, "jobs": [{**item, "id": "j3"}]}),
+    )
     jobs = await moi.jobs.list(page_size=2, name_search="wf").collect()
     assert [j.id for j in jobs] == [JOB, "j2", "j3"]
     pages = sorted(
@@ -382,12 +402,21 @@ async def test_job_files_page_by_page_num_with_status_filter(
 ) -> None:
     path = f"{BYOA}/index_workflow_job/{JOB}/files"
     item = doc("job_files")["data"]["files"][0]
-    counters = {"total": 9, "completed": 6, "failed": 3, "processing": 0, "pending": 0,
-                "stopped": 0}
-    mock.get(url(path), payload=byoa({"files": [item, {**item, "id": "f2"}], "file_total": 3,
-                                      **counters}))
-    mock.get(url(path), payload=byoa({"files": [{**item, "id": "f3"}], "file_total": 3,
-                                      **counters}))
+    counters = {
+        "total": 9,
+        "completed": 6,
+        "failed": 3,
+        "processing": 0,
+        "pending": 0,
+        "stopped": 0,
+    }
+    mock.get(
+        url(path),
+        payload=byoa({"files": [item, {**item, "id": "f2"}], "file_total": 3, **counters}),
+    )
+    mock.get(
+        url(path), payload=byoa({"files": [{**item, "id": "f3"}], "file_total": 3, **counters})
+    )
     files = await moi.jobs.files(
         JOB, statuses=[JobFileStatus.FAILED, JobFileStatus.STOPPED], page_size=2
     ).collect()
@@ -405,7 +434,7 @@ async def test_documented_job_files_and_counts_parse(mock: MockHTTP, moi: MOICli
     [file] = await moi.jobs.files("0194f423-c2a7-7cc5-87ce-97fa942ac6ce").collect()
     assert file.file_name == "红楼梦(通行本)简体横排.pdf"
     assert file.file_status == JobFileStatus.COMPLETED and file.error_message == ""
-    assert file.end_time == datetime(2025, 2, 11, 8, 37, 53, tzinfo=timezone.utc)
+    assert file.end_time == datetime(2025, 2, 11, 8, 37, 53, tzinfo=UTC)
     counts = await moi.jobs.file_counts("0194f423-c2a7-7cc5-87ce-97fa942ac6ce")
     assert (counts.total, counts.completed, counts.failed, counts.pending) == (1, 1, 0, 0)
     assert counts.file_total is None  # the seed-era answer has no filtered count
@@ -437,7 +466,10 @@ async def test_retry_failed_lists_failed_files_and_retries_them(
     mock.post(url(path), payload=byoa(None))
     assert await moi.jobs.retry_failed(JOB) == ["bad-1", "bad-2"]
     assert calls(mock, "GET", path)[0]["query"] == [
-        ("page_num", "1"), ("page_size", "100"), ("statuses", "3")]
+        ("page_num", "1"),
+        ("page_size", "100"),
+        ("statuses", "3"),
+    ]
     assert calls(mock, "POST", path)[0]["json"] == {"files": ["bad-1", "bad-2"]}
 
 
@@ -475,8 +507,12 @@ async def test_raw_volume_create_and_resolve(mock: MockHTTP, moi: MOIClient) -> 
     assert calls(mock, "POST", "/CreateOriginVolume")[0]["json"] == {"name": "b_vol3"}
     assert volume is not None and volume.id == "1889868565396619264"
     assert calls(mock, "POST", "/DescribeOriginVolumes")[0]["json"] is None
-    mock.post(url("/CreateOriginVolume"), status=500, payload={"code": "ErrInternal", "msg": "x"},
-              repeat=True)
+    mock.post(
+        url("/CreateOriginVolume"),
+        status=500,
+        payload={"code": "ErrInternal", "msg": "x"},
+        repeat=True,
+    )
     with pytest.raises(ServerError):
         await moi.volumes.raw.create("again")
     assert len(calls(mock, "POST", "/CreateOriginVolume")) == 2  # one each: never repeated
@@ -487,7 +523,7 @@ async def test_documented_raw_volume_answers_parse(mock: MockHTTP, moi: MOIClien
     volumes = await moi.volumes.raw.list().collect()
     assert [v.name for v in volumes] == ["b-vol1", "b-vol2", "b_vol3", "b_vol6"]
     assert volumes[1].size == 40724742 and volumes[1].file_num == 6
-    assert volumes[0].created_at == datetime.fromtimestamp(1739261047, timezone.utc)
+    assert volumes[0].created_at == datetime.fromtimestamp(1739261047, UTC)
 
     mock.post(url("/DescribeOriginVolume"), payload=doc("raw_volume_files"))
     [file] = await moi.volumes.raw.files(RAW).collect()
@@ -524,7 +560,9 @@ async def test_raw_delete_files(mock: MockHTTP, moi: MOIClient) -> None:
     mock.post(url("/DeleteOriginVolumeFiles"), payload=ok({}))
     await moi.volumes.raw.delete_files("1889578498228068352", ["1889698920437940224"])
     assert calls(mock, "POST", "/DeleteOriginVolumeFiles")[0]["json"] == {
-        "volume_id": "1889578498228068352", "file_ids": ["1889698920437940224"]}
+        "volume_id": "1889578498228068352",
+        "file_ids": ["1889698920437940224"],
+    }
 
 
 # -- processed volumes ------------------------------------------------------------------------
@@ -536,10 +574,12 @@ async def test_processed_volume_create_list_get_children_delete(
     collection = f"{BYOA}/explore/volumes"
     mock.post(url(collection), payload=doc("processed_volume_create"))
     volume = await moi.volumes.processed.create("a_vol4", parent_volume_id="p-1")
-    assert calls(mock, "POST", collection)[0]["json"] == {"name": "a_vol4",
-                                                          "parent_volume_id": "p-1"}
+    assert calls(mock, "POST", collection)[0]["json"] == {
+        "name": "a_vol4",
+        "parent_volume_id": "p-1",
+    }
     assert volume.id == "fb93a6c1-6d1e-4d68-bb7c-4d84facda670"
-    assert volume.created_at == datetime(2025, 2, 13, 11, 44, 36, tzinfo=timezone.utc)
+    assert volume.created_at == datetime(2025, 2, 13, 11, 44, 36, tzinfo=UTC)
 
     mock.get(url(collection), payload=doc("processed_volume_list"), repeat=True)
     volumes = await moi.volumes.processed.list(workflow_using=True).collect()
@@ -562,8 +602,12 @@ async def test_processed_files_page_through_the_body(mock: MockHTTP, moi: MOICli
     mock.post(url(path), payload=byoa({"total": 3, "items": items[:2]}))
     mock.post(url(path), payload=byoa({"total": 3, "items": items[2:]}))
     files = await moi.volumes.processed.files(
-        VOL, types=[FileType.PDF], exclude_status=[JobFileStatus.FAILED], sort_by="created_at",
-        is_desc=False, page_size=2,
+        VOL,
+        types=[FileType.PDF],
+        exclude_status=[JobFileStatus.FAILED],
+        sort_by="created_at",
+        is_desc=False,
+        page_size=2,
     ).collect()
     assert [f.id for f in files] == [i["id"] for i in items]
     bodies = sorted((c["json"] for c in calls(mock, "POST", path)), key=lambda b: b["offset"])
@@ -583,7 +627,7 @@ async def test_documented_processed_files_parse(mock: MockHTTP, moi: MOIClient) 
     first = files[0]
     assert first.source_file_id == RAW_FILE and first.file_status == JobFileStatus.COMPLETED
     assert first.duration == 300 and first.file_size == 6787457
-    assert first.created_at == datetime(2025, 2, 12, 17, 46, 16, tzinfo=timezone.utc)
+    assert first.created_at == datetime(2025, 2, 12, 17, 46, 16, tzinfo=UTC)
 
 
 async def test_processed_file_delete_and_download(mock: MockHTTP, moi: MOIClient) -> None:
@@ -594,8 +638,9 @@ async def test_processed_file_delete_and_download(mock: MockHTTP, moi: MOIClient
     # The seed era answered JSON here (D13): the bytes come through as they are.
     raw_json = json.dumps(doc("processed_file_raws")).encode()
     mock.get(url(f"{base}/raws"), body=raw_json, content_type="application/json")
-    body = b"".join([c async for c in moi.volumes.processed.download(VOL, PFILE,
-                                                                     need_embeddings=True)])
+    body = b"".join(
+        [c async for c in moi.volumes.processed.download(VOL, PFILE, need_embeddings=True)]
+    )
     assert json.loads(body) == {"total": 0, "items": []}
     [fetch] = calls(mock, "GET", f"{base}/raws")
     assert fetch["query"] == [("need_embeddings", "true")]
@@ -609,9 +654,14 @@ async def test_blocks_list_and_delete(mock: MockHTTP, moi: MOIClient) -> None:
         VOL, PFILE, types=["text"], search_content="Matrix", max_items=2
     ).collect()
     assert calls(mock, "POST", path)[0]["json"] == {
-        "filters": {"types": ["text"], "search_content": "Matrix"}, "offset": 0, "limit": 100}
-    assert [b.id for b in blocks] == ["000a9605-733f-4335-bc72-ac9aa8351e66",
-                                      "08aaf135-f8ad-446c-9951-03e94777f608"]
+        "filters": {"types": ["text"], "search_content": "Matrix"},
+        "offset": 0,
+        "limit": 100,
+    }
+    assert [b.id for b in blocks] == [
+        "000a9605-733f-4335-bc72-ac9aa8351e66",
+        "08aaf135-f8ad-446c-9951-03e94777f608",
+    ]
     assert blocks[0].content_type == "text" and blocks[0].file_id == PFILE
     assert blocks[0].content is not None and blocks[0].content.startswith("1. 数据接入与整合")
 
@@ -621,7 +671,9 @@ async def test_blocks_list_and_delete(mock: MockHTTP, moi: MOIClient) -> None:
     await moi.volumes.processed.delete_blocks(VOL, PFILE, ["b-2"])
     sent = calls(mock, "DELETE", path)
     assert [c["json"] for c in sent] == [
-        {"ids": ["03e927d3-edbe-426c-835a-0f1e4fcc39b6"]}, {"ids": ["b-2"]}]
+        {"ids": ["03e927d3-edbe-426c-835a-0f1e4fcc39b6"]},
+        {"ids": ["b-2"]},
+    ]
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -648,12 +700,12 @@ async def test_metrics_query_sends_rfc3339_and_parses_the_documented_series(
     assert series.name == "PipelineProcessFinishJobCount"
     assert series.labels == {"user_id": "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97"}
     assert len(series.points) == 20
-    assert series.points[0].timestamp == datetime(2025, 2, 10, 1, 41, tzinfo=timezone.utc)
+    assert series.points[0].timestamp == datetime(2025, 2, 10, 1, 41, tzinfo=UTC)
     assert [p.value for p in series.points[3:5]] == [None, 2.0]
 
 
 async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for args, message in [
         (([], now - timedelta(hours=1), now, 60), "at least one metric"),
         ((["X"], now, now, 60), "start must be before end"),
@@ -671,20 +723,25 @@ async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) 
 
 async def test_metrics_path_override_and_metrics_url_on_another_host(mock: MockHTTP) -> None:
     credentials = {"account_name": "acct-7", "username": "u", "password": "p"}
-    end = datetime(2025, 2, 10, 2, 0, 24, tzinfo=timezone.utc)
+    end = datetime(2025, 2, 10, 2, 0, 24, tzinfo=UTC)
     async with MOIClient(BASE, paths=evolve(SEED, metrics="/ob/metrics"), **credentials) as moi:
         mock.post(url("/ob/metrics"), payload=doc("metrics"))
-        series = await moi.metrics.query("PipelineLoadFileCount", end - timedelta(hours=1), end,
-                                         timedelta(minutes=1))
+        series = await moi.metrics.query(
+            "PipelineLoadFileCount", end - timedelta(hours=1), end, timedelta(minutes=1)
+        )
         assert len(series) == 1
         assert calls(mock, "POST", "/ob/metrics")[0]["json"]["interval"] == 60
     internal = "http://ob-service.mo-ob/ob/metrics"
-    mock.post(LOGIN, payload=ok({"uid": "uid-2"}),
-              headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)})
+    mock.post(
+        LOGIN,
+        payload=ok({"uid": "uid-2"}),
+        headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)},
+    )
     async with MOIClient(BASE, metrics_url=internal, **credentials) as moi:
         mock.post(internal, payload=doc("metrics"))
-        [series_] = await moi.metrics.query([MetricName.LOAD_FILE_SIZE], end - timedelta(hours=1),
-                                            end, 60)
+        [series_] = await moi.metrics.query(
+            [MetricName.LOAD_FILE_SIZE], end - timedelta(hours=1), end, 60
+        )
         assert len(series_.points) == 20
     [call] = calls(mock, "POST", "/ob/metrics", host="ob-service.mo-ob")
     assert not {"Access-Token", "uid", "user-id"} & set(call["headers"])

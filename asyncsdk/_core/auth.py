@@ -346,7 +346,7 @@ class TokenAuth:
                 try:
                     await asyncio.wait_for(self._changed.wait(), timeout=delay)
                     continue  # the grant changed under us: recompute
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             if self._held is not held:
                 continue

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum, IntEnum
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -43,7 +43,7 @@ _ISO = re.compile(
 
 def _parse_offset(text: str | None) -> timezone:
     if text is None or text in ("Z", "z"):
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
@@ -57,7 +57,7 @@ def parse_timestamp(value: Any) -> datetime:
     Raises ``ValueError`` or ``TypeError`` for anything else.
     """
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):
         raise TypeError("expected a timestamp, got a boolean")
     if isinstance(value, str):
@@ -81,7 +81,7 @@ def parse_timestamp(value: Any) -> datetime:
         )
     if isinstance(value, (int, float)):
         seconds = value / 1000 if abs(value) > _MILLISECONDS_THRESHOLD else value
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     raise TypeError(f"expected a timestamp, got {type(value).__name__}")
 
 
@@ -135,13 +135,13 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 def _structure_datetime(value: Any, _: type) -> datetime:
     if type(value) is int and value < _MILLISECONDS_THRESHOLD:
-        return datetime.fromtimestamp(value, tz=timezone.utc)  # the common case, fast
+        return datetime.fromtimestamp(value, tz=UTC)  # the common case, fast
     return parse_timestamp(value)
 
 
 def _structure_optional_datetime(value: Any, _: type) -> datetime | None:
     if type(value) is int and 0 < value < _MILLISECONDS_THRESHOLD:
-        return datetime.fromtimestamp(value, tz=timezone.utc)  # the common case, fast
+        return datetime.fromtimestamp(value, tz=UTC)  # the common case, fast
     # Unfinished runs carry end_time 0 (MOI task files) or "" rather than null.
     if value is None or value == 0 or value == "":
         return None

@@ -46,9 +46,9 @@ class DownloadSource:
 class Download:
     """A file to fetch::
 
-        async for chunk in moi.volumes.raw.download(volume_id, file_id):
-            sink.write(chunk)
-        size = await moi.volumes.raw.download(volume_id, file_id).save("report.pdf")
+    async for chunk in moi.volumes.raw.download(volume_id, file_id):
+        sink.write(chunk)
+    size = await moi.volumes.raw.download(volume_id, file_id).save("report.pdf")
     """
 
     def __init__(
@@ -116,7 +116,11 @@ class Download:
                 self._session.stats.retries += 1
                 logger.debug(
                     "%s %s: transfer cut after %d bytes (%s); resuming in %.3f s",
-                    exc.method, exc.path, received, type(exc).__name__, delay,
+                    exc.method,
+                    exc.path,
+                    received,
+                    type(exc).__name__,
+                    delay,
                 )
                 await asyncio.sleep(delay)
 

@@ -496,4 +496,3 @@ async def _close(iterator: AsyncIterator[Any]) -> None:
     if aclose is not None:
         with contextlib.suppress(Exception):
             await aclose()
-

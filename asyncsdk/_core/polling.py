@@ -61,9 +61,7 @@ async def poll_until(
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise WaitTimeoutError(
-                    f"{what} did not finish within {timeout:g} s", last=result
-                )
+                raise WaitTimeoutError(f"{what} did not finish within {timeout:g} s", last=result)
             delay = min(delay, left)
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_interval)

@@ -214,7 +214,7 @@ class Emulator:
     def maxir_credentials(self) -> MaxirCredentials:
         """Keyword arguments for ``MaxirClient`` that this emulator accepts::
 
-            MaxirClient(emu.url, **emu.maxir_credentials)
+        MaxirClient(emu.url, **emu.maxir_credentials)
         """
         return {"api_key": self.config.maxir_api_key, "user_id": self.config.maxir_user_id}
 

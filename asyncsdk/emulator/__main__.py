@@ -24,9 +24,7 @@ def _fault(text: str) -> Fault:
     kind, _, rest = text.partition(":")
     rate_text, _, path = rest.partition(":")
     if kind not in KINDS:
-        raise argparse.ArgumentTypeError(
-            f"unknown fault kind {kind!r}: one of {', '.join(KINDS)}"
-        )
+        raise argparse.ArgumentTypeError(f"unknown fault kind {kind!r}: one of {', '.join(KINDS)}")
     try:
         rate = float(rate_text) if rate_text else 1.0
     except ValueError:
@@ -81,39 +79,94 @@ def add_emulator_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=d.host, help="address to listen on (%(default)s)")
     p.add_argument("--port", type=int, default=8000, help="port, 0 for any free one (%(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for data and faults")
-    p.add_argument("--access-token-ttl", type=float, default=d.access_token_ttl,
-                   metavar="SECONDS", help="MOI access token lifetime (%(default)s)")
-    p.add_argument("--refresh-token-ttl", type=float, default=d.refresh_token_ttl,
-                   metavar="SECONDS", help="MOI refresh token lifetime (%(default)s)")
-    p.add_argument("--latency-ms", type=_seconds, default=d.latency_ms,
-                   help="delay added to every request, in milliseconds")
-    p.add_argument("--fault", type=_fault, action="append", default=[],
-                   metavar="KIND[:RATE[:PATH]]",
-                   help="inject a fault into this share of requests (default rate 1) under "
-                        f"PATH; repeatable. Kinds: {', '.join(KINDS)}")
+    p.add_argument(
+        "--access-token-ttl",
+        type=float,
+        default=d.access_token_ttl,
+        metavar="SECONDS",
+        help="MOI access token lifetime (%(default)s)",
+    )
+    p.add_argument(
+        "--refresh-token-ttl",
+        type=float,
+        default=d.refresh_token_ttl,
+        metavar="SECONDS",
+        help="MOI refresh token lifetime (%(default)s)",
+    )
+    p.add_argument(
+        "--latency-ms",
+        type=_seconds,
+        default=d.latency_ms,
+        help="delay added to every request, in milliseconds",
+    )
+    p.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="KIND[:RATE[:PATH]]",
+        help="inject a fault into this share of requests (default rate 1) under "
+        f"PATH; repeatable. Kinds: {', '.join(KINDS)}",
+    )
     moi = p.add_argument_group("MOI data")
-    moi.add_argument("--connectors", type=_count, default=d.connectors,
-                     help="connectors seeded at start (%(default)s)")
-    moi.add_argument("--files-per-connector", type=_count, default=d.files_per_connector,
-                     help="source files in each connector (%(default)s)")
-    moi.add_argument("--tasks", type=_count, default=d.tasks,
-                     help="load tasks seeded at start (%(default)s)")
-    moi.add_argument("--task-file-seconds", type=_seconds, default=d.task_file_seconds,
-                     help="how long each step of a load-task file takes (%(default)s)")
-    moi.add_argument("--task-file-failure-rate", type=_share, default=d.task_file_failure_rate,
-                     help="share of load-task files failing their first try (%(default)s)")
-    moi.add_argument("--job-file-seconds", type=_seconds, default=d.job_file_seconds,
-                     help="how long a processing job takes per file (%(default)s)")
-    moi.add_argument("--job-file-failure-rate", type=_share, default=d.job_file_failure_rate,
-                     help="share of processing-job files that fail (%(default)s)")
+    moi.add_argument(
+        "--connectors",
+        type=_count,
+        default=d.connectors,
+        help="connectors seeded at start (%(default)s)",
+    )
+    moi.add_argument(
+        "--files-per-connector",
+        type=_count,
+        default=d.files_per_connector,
+        help="source files in each connector (%(default)s)",
+    )
+    moi.add_argument(
+        "--tasks", type=_count, default=d.tasks, help="load tasks seeded at start (%(default)s)"
+    )
+    moi.add_argument(
+        "--task-file-seconds",
+        type=_seconds,
+        default=d.task_file_seconds,
+        help="how long each step of a load-task file takes (%(default)s)",
+    )
+    moi.add_argument(
+        "--task-file-failure-rate",
+        type=_share,
+        default=d.task_file_failure_rate,
+        help="share of load-task files failing their first try (%(default)s)",
+    )
+    moi.add_argument(
+        "--job-file-seconds",
+        type=_seconds,
+        default=d.job_file_seconds,
+        help="how long a processing job takes per file (%(default)s)",
+    )
+    moi.add_argument(
+        "--job-file-failure-rate",
+        type=_share,
+        default=d.job_file_failure_rate,
+        help="share of processing-job files that fail (%(default)s)",
+    )
     maxir = p.add_argument_group("MAXIR data")
-    maxir.add_argument("--maxir-datasets", type=_count, default=d.maxir_datasets,
-                       help="datasets seeded at start (%(default)s)")
-    maxir.add_argument("--maxir-datasources-per-dataset", type=_count,
-                       default=d.maxir_datasources_per_dataset,
-                       help="data sources in each seeded dataset (%(default)s)")
-    maxir.add_argument("--maxir-sync-seconds", type=_seconds, default=d.maxir_sync_seconds,
-                       help="how long a new data source stays synching (%(default)s)")
+    maxir.add_argument(
+        "--maxir-datasets",
+        type=_count,
+        default=d.maxir_datasets,
+        help="datasets seeded at start (%(default)s)",
+    )
+    maxir.add_argument(
+        "--maxir-datasources-per-dataset",
+        type=_count,
+        default=d.maxir_datasources_per_dataset,
+        help="data sources in each seeded dataset (%(default)s)",
+    )
+    maxir.add_argument(
+        "--maxir-sync-seconds",
+        type=_seconds,
+        default=d.maxir_sync_seconds,
+        help="how long a new data source stays synching (%(default)s)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -98,9 +98,7 @@ class BlobHost:
                 first = int(match[1])
                 last = min(int(match[2]), size - 1) if match[2] else size - 1
                 if first >= size or first > last:
-                    return web.Response(
-                        status=416, headers={"Content-Range": f"bytes */{size}"}
-                    )
+                    return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
                 status = 206
                 headers["Content-Range"] = f"bytes {first}-{last}/{size}"
         response = web.StreamResponse(status=status, headers=headers)

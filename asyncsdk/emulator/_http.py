@@ -76,9 +76,7 @@ def not_found(msg: str) -> MOIError:
 def moi_error_response(error: MOIError) -> web.Response:
     request_id = str(uuid.uuid4())
     return web.Response(
-        text=dumps(
-            {"code": error.code, "msg": error.msg, "data": None, "request_id": request_id}
-        ),
+        text=dumps({"code": error.code, "msg": error.msg, "data": None, "request_id": request_id}),
         status=error.status,
         content_type="application/json",
         charset="utf-8",

@@ -18,7 +18,7 @@ import os
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,12 +61,12 @@ def byoa_time(at: float | None) -> str | None:
     """Jobs' and files' timestamps: ``2025-02-12T17:20:15.000000+0000``."""
     if at is None:
         return None
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
 
 
 def naive_iso(at: float) -> str:
     """Processed volumes' and blocks' timestamps: naive ISO, UTC (``2025-02-13T11:44:36``)."""
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def millis(at: float) -> int:
@@ -296,9 +296,7 @@ class ProcessingStore:
         """Send the job's failed files among ``file_ids`` back to pending; returns how many."""
         now = time.time() if now is None else now
         chosen = [
-            self.files[f]
-            for f in dict.fromkeys(file_ids)
-            if self.files[f]["status"] == FILE_FAILED
+            self.files[f] for f in dict.fromkeys(file_ids) if self.files[f]["status"] == FILE_FAILED
         ]
         if not chosen:
             return 0
@@ -363,9 +361,21 @@ class ProcessingStore:
 
     def render_workflow(self, workflow: dict[str, Any], *, detail: bool) -> dict[str, Any]:
         keys = (
-            "id", "job_meta_id", "name", "source_volume_ids", "source_volume_names",
-            "file_types", "created_at", "creator", "updated_at", "modifier",
-            "target_volume_id", "target_volume_name", "process_mode", "priority", "status",
+            "id",
+            "job_meta_id",
+            "name",
+            "source_volume_ids",
+            "source_volume_names",
+            "file_types",
+            "created_at",
+            "creator",
+            "updated_at",
+            "modifier",
+            "target_volume_id",
+            "target_volume_name",
+            "process_mode",
+            "priority",
+            "status",
         )
         out = {key: workflow[key] for key in keys}
         out["source_volume_ids"] = [str(v) for v in workflow["source_volume_ids"]]
@@ -458,8 +468,12 @@ class ProcessingStore:
                 # Periodic, so the history of finished jobs below is what it looks like.
                 "process_mode": {"interval": 4, "offset": 0},
                 "priority": 300,
-                "workflow": {"components": [], "connections": [], "edges": [],
-                             "extra_components": []},
+                "workflow": {
+                    "components": [],
+                    "connections": [],
+                    "edges": [],
+                    "extra_components": [],
+                },
             },
             now=time.time() - 86400,
         )
@@ -469,8 +483,15 @@ class ProcessingStore:
         for k in range(config.workflow_jobs, 0, -1):
             started = now - k * 600
             sources = [
-                (volume, {"id": self.state.snowflake(), "name": f"report-{k:03d}-{n}.pdf",
-                          "type": 2, "size": 100_000 + 4096 * n})
+                (
+                    volume,
+                    {
+                        "id": self.state.snowflake(),
+                        "name": f"report-{k:03d}-{n}.pdf",
+                        "type": 2,
+                        "size": 100_000 + 4096 * n,
+                    },
+                )
                 for n in range(3)
             ]
             self._new_job(workflow, sources, started)

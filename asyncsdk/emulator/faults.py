@@ -125,25 +125,25 @@ class FaultInjector:
         elif choice == 2:
             bad = b'{"code":"OK","msg":"OK","data":"not-an-object"}'  # wrong shape
         else:
-            bad = b'{"code":"OK","msg":"OK","data":{"tasks":[{"id":{}}],"connectors":7,' \
-                  b'"files":"x","task":[],"valid":{}}}'  # wrong types
+            bad = (
+                b'{"code":"OK","msg":"OK","data":{"tasks":[{"id":{}}],"connectors":7,'
+                b'"files":"x","task":[],"valid":{}}}'
+            )  # wrong types
         return web.Response(
-            body=bad, status=200, content_type="application/json",
+            body=bad,
+            status=200,
+            content_type="application/json",
             headers={"X-Request-Id": "malformed"},
         )
 
 
-def _error_body(
-    request: web.Request, status: int, headers: dict[str, str] | None
-) -> web.Response:
+def _error_body(request: web.Request, status: int, headers: dict[str, str] | None) -> web.Response:
     if request.path.startswith("/v2/"):
         code: object = 201 if status == 429 else 9999
         body = f'{{"code":{code},"msg":"injected fault: HTTP {status}"}}'
     else:
         body = f'{{"code":"ErrInternal","msg":"injected fault: HTTP {status}","data":null}}'
-    return web.Response(
-        text=body, status=status, content_type="application/json", headers=headers
-    )
+    return web.Response(text=body, status=status, content_type="application/json", headers=headers)
 
 
 async def _send_half_then_close(

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -47,8 +47,21 @@ API_KEY_HEADER = "x-pd-api-key"
 TRACE_ID_HEADER = "x-pd-trace-id"
 EXTERNAL_TRACE_ID_HEADER = "x-pd-external-trace-id"
 
-_EXTENSIONS = ("csv", "tsv", "md", "mdx", "json", "txt", "pdf", "pptx", "ppt", "doc", "docx",
-               "xls", "xlsx")
+_EXTENSIONS = (
+    "csv",
+    "tsv",
+    "md",
+    "mdx",
+    "json",
+    "txt",
+    "pdf",
+    "pptx",
+    "ppt",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+)
 _STATUSES = ("synching", "synched", "invalid")
 _NAME_LIMIT = 128
 _DESCRIPTION_LIMIT = 5000  # MAXIR's limit (§5); longer values are truncated, not rejected
@@ -109,7 +122,7 @@ def _ok(data: Any) -> web.Response:
 
 
 def _iso_millis(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -7,7 +7,7 @@ answer HTTP 401 ``{"code": "ErrUnauthorized", ...}``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -20,7 +20,7 @@ def _unauthorized(msg: str) -> MOIError:
 
 
 def _login_at() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # RFC 3339 with nanoseconds, as the real service writes login_at.
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
 
@@ -72,9 +72,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         refresh_check = state.tokens.check(refresh_token, "refresh")
         uid = request.headers.get("uid")
         reason = access_check.reason or refresh_check.reason
-        if not reason and (
-            uid not in sessions or (access_check.claims or {}).get("uid") != uid
-        ):
+        if not reason and (uid not in sessions or (access_check.claims or {}).get("uid") != uid):
             reason = "uid does not match the tokens"
         if reason:
             state.stats.failed_refreshes += 1

@@ -17,8 +17,18 @@ from ._http import MOIError, Params, invalid, moi_ok, not_found
 from ._state import EmulatorState
 
 _FILE_TYPES = [2, 1, 6, 7, 5, 3, 4, 8, 2, 2, 11, 12]  # PDFs are the common case
-_EXTENSIONS = {1: "txt", 2: "pdf", 3: "png", 4: "ppt", 5: "doc", 6: "md", 7: "csv", 8: "parquet",
-               11: "docx", 12: "pptx"}
+_EXTENSIONS = {
+    1: "txt",
+    2: "pdf",
+    3: "png",
+    4: "ppt",
+    5: "doc",
+    6: "md",
+    7: "csv",
+    8: "parquet",
+    11: "docx",
+    12: "pptx",
+}
 _FOLDERS = 10  # files are spread over data/f00 .. data/f09
 _REQUIRED = {
     4: ("endpoint", "access_key_id", "access_key_secret", "bucket_name"),
@@ -224,8 +234,11 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
                 files.append(candidate)
         has_more = position < total
         return moi_ok(
-            {"files": files, "cursor": _encode_cursor(position) if has_more else "",
-             "has_more": has_more}
+            {
+                "files": files,
+                "cursor": _encode_cursor(position) if has_more else "",
+                "has_more": has_more,
+            }
         )
 
     app.router.add_post("/connectors", create)
@@ -244,8 +257,15 @@ def _list_directory(
     directory = directory.rstrip("/") + "/"
     if directory == "data/":
         folders = [
-            {"uri": f"data/f{n:02d}/", "filename": f"f{n:02d}", "path": f"data/f{n:02d}/",
-             "size": 0, "type": 10, "create_time": 1739261057, "update_time": 1739261057}
+            {
+                "uri": f"data/f{n:02d}/",
+                "filename": f"f{n:02d}",
+                "path": f"data/f{n:02d}/",
+                "size": 0,
+                "type": 10,
+                "create_time": 1739261057,
+                "update_time": 1739261057,
+            }
             for n in range(_FOLDERS)
         ]
         return {"files": folders, "cursor": "", "has_more": False}

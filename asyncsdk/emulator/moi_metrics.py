@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
@@ -50,7 +50,7 @@ def _parse(name: str, value: Any) -> float:
         raise invalid(f"{name} must be an RFC 3339 time, got {value!r}")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     if offset in ("Z", "z"):
-        zone = timezone.utc
+        zone = UTC
     else:
         sign = -1 if offset[0] == "-" else 1
         zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
@@ -61,7 +61,7 @@ def _parse(name: str, value: Any) -> float:
 
 
 def _rfc3339(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # (time, value) events, and how a bucket of them becomes one number.

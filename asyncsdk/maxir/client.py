@@ -116,8 +116,8 @@ class MaxirClient(BaseClient):
     ) -> MaxirClient:
         """A copy with other defaults, sharing connections, the key and counters::
 
-            alice = mx.with_options(user_id="tmm-alice")   # act for another team member
-            patient = mx.with_options(timeout=120)
+        alice = mx.with_options(user_id="tmm-alice")   # act for another team member
+        patient = mx.with_options(timeout=120)
         """
         if user_id is None:
             return super().with_options(timeout=timeout, retry=retry)

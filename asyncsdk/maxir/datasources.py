@@ -79,11 +79,7 @@ def _statuses(status: Iterable[DataSourceStatus | str] | str | None) -> str | No
 
 
 def _expires_in(value: object) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidInputError(f"expires_in must be a number of seconds, got {value!r}")
     if value != int(value):
         raise InvalidInputError(f"expires_in must be a whole number of seconds, got {value!r}")
@@ -242,9 +238,7 @@ class DataSources(MaxirResource):
     ) -> DataSource:
         """One data source. Raises :class:`~asyncsdk.NotFoundError` for an unknown id."""
         return await self._get(
-            self._path(
-                self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id
-            ),
+            self._path(self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id),
             DataSource,
             user_id=user_id,
             trace_id=trace_id,
@@ -267,9 +261,7 @@ class DataSources(MaxirResource):
         Safe to retry: when a repeated attempt finds it gone, an earlier one deleted it.
         """
         await self._delete(
-            self._path(
-                self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id
-            ),
+            self._path(self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id),
             user_id=user_id,
             trace_id=trace_id,
             timeout=timeout,
@@ -350,9 +342,7 @@ class DataSources(MaxirResource):
             )
             return DownloadSource(link.url, authenticate=False)
 
-        return Download(
-            self._session, locate, chunk_size=chunk_size, timeout=timeout, retry=retry
-        )
+        return Download(self._session, locate, chunk_size=chunk_size, timeout=timeout, retry=retry)
 
     async def wait_until_synched(
         self,
@@ -460,9 +450,7 @@ class DataSources(MaxirResource):
 
         def form() -> aiohttp.FormData:
             data = aiohttp.FormData()
-            data.add_field(
-                "file", content, filename=name, content_type="application/octet-stream"
-            )
+            data.add_field("file", content, filename=name, content_type="application/octet-stream")
             data.add_field("user_id", user)
             return data
 

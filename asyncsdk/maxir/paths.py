@@ -23,9 +23,7 @@ class MaxirPaths:
 
     datasources: str = "/v2/team/datasets/{dataset_id}/datasources"
     datasource: str = "/v2/team/datasets/{dataset_id}/datasources/{datasource_id}"
-    datasource_presign: str = (
-        "/v2/team/datasets/{dataset_id}/datasources/{datasource_id}/presign"
-    )
+    datasource_presign: str = "/v2/team/datasets/{dataset_id}/datasources/{datasource_id}/presign"
     #: Create a data source and let the service make a dataset for it (#12).
     datasources_standalone: str = "/v2/team/datasources"
 

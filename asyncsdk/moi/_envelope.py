@@ -75,9 +75,7 @@ class MOIEnvelope:
         message = doc.get("msg") or doc.get("message") or _detail(doc.get("detail"))
         raise self._error(response, code, doc.get("request_id"), message or "request failed")
 
-    def _error(
-        self, response: Response, code: Any, body_request_id: Any, message: str
-    ) -> APIError:
+    def _error(self, response: Response, code: Any, body_request_id: Any, message: str) -> APIError:
         status = response.status
         if 200 <= status < 300 and isinstance(code, str):
             cls = _CODE_ERRORS.get(code.upper(), APIError)

@@ -67,8 +67,7 @@ class MOIClient(BaseClient):
         self._username = username
         self._paths = resolve_paths(paths)
         if metrics_url is not None and (
-            not isinstance(metrics_url, str)
-            or not metrics_url.startswith(("http://", "https://"))
+            not isinstance(metrics_url, str) or not metrics_url.startswith(("http://", "https://"))
         ):
             raise InvalidInputError("metrics_url must be an absolute http:// or https:// URL")
         self._metrics_url = metrics_url

@@ -47,10 +47,10 @@ def _files_page(data: Any) -> PageResult[JobFile]:
 class Jobs(Resource):
     """List, inspect and wait for processing jobs; list and retry their files::
 
-        job = await moi.jobs.list(workflow_id=wf.id).first()
-        job = await moi.jobs.wait(job.id, timeout=600)
-        if job.status == JobStatus.FAILED:
-            await moi.jobs.retry_failed(job.id)
+    job = await moi.jobs.list(workflow_id=wf.id).first()
+    job = await moi.jobs.wait(job.id, timeout=600)
+    if job.status == JobStatus.FAILED:
+        await moi.jobs.retry_failed(job.id)
     """
 
     def __init__(self, session: Session, paths: MOIPaths) -> None:

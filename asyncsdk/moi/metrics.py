@@ -36,9 +36,7 @@ def _instant(name: str, value: object) -> datetime:
         raise InvalidInputError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         # A naive datetime is ambiguous (local time? UTC?); guessing would shift the window.
-        raise InvalidInputError(
-            f"{name} must be timezone-aware, e.g. datetime.now(timezone.utc)"
-        )
+        raise InvalidInputError(f"{name} must be timezone-aware, e.g. datetime.now(timezone.utc)")
     return value
 
 
@@ -75,13 +73,13 @@ def _names(names: object) -> list[str]:
 class Metrics(Resource):
     """Query metric series::
 
-        end = datetime.now(timezone.utc)
-        series = await moi.metrics.query(
-            [MetricName.PROCESS_FINISH_JOB_COUNT], end - timedelta(hours=1), end, 60
-        )
-        for s in series:
-            for point in s.points:
-                print(s.name, point.timestamp, point.value)  # value None: no data
+    end = datetime.now(timezone.utc)
+    series = await moi.metrics.query(
+        [MetricName.PROCESS_FINISH_JOB_COUNT], end - timedelta(hours=1), end, 60
+    )
+    for s in series:
+        for point in s.points:
+            print(s.name, point.timestamp, point.value)  # value None: no data
     """
 
     def __init__(
@@ -108,9 +106,7 @@ class Metrics(Resource):
         e.g. per workflow); a point's ``value`` is None where its bucket had no data.
         ``account`` defaults to the client's account. Safe to retry (D23)."""
         body = {
-            "account": self._account
-            if account is None
-            else checks.text("account", account),
+            "account": self._account if account is None else checks.text("account", account),
             "start": _instant("start", start).isoformat(),
             "end": _instant("end", end).isoformat(),
             "interval": _seconds(interval),

@@ -58,10 +58,10 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any] | None:
 class RawVolumes(Resource):
     """Raw volumes and their files (``moi.volumes.raw``)::
 
-        await moi.volumes.raw.create("landing")
-        async for volume in moi.volumes.raw.list():
-            async for f in moi.volumes.raw.files(volume.id):
-                await moi.volumes.raw.download(volume.id, f.id).save(f.name)
+    await moi.volumes.raw.create("landing")
+    async for volume in moi.volumes.raw.list():
+        async for f in moi.volumes.raw.files(volume.id):
+            await moi.volumes.raw.download(volume.id, f.id).save(f.name)
     """
 
     def __init__(self, session: Session, paths: MOIPaths) -> None:
@@ -215,10 +215,10 @@ class RawVolumes(Resource):
 class ProcessedVolumes(Resource):
     """Processed volumes, their files and blocks (``moi.volumes.processed``)::
 
-        volume = await moi.volumes.processed.create("contracts-parsed")
-        async for f in moi.volumes.processed.files(volume.id, status=[JobFileStatus.COMPLETED]):
-            async for block in moi.volumes.processed.blocks(volume.id, f.id):
-                print(block.content)
+    volume = await moi.volumes.processed.create("contracts-parsed")
+    async for f in moi.volumes.processed.files(volume.id, status=[JobFileStatus.COMPLETED]):
+        async for block in moi.volumes.processed.blocks(volume.id, f.id):
+            print(block.content)
     """
 
     def __init__(self, session: Session, paths: MOIPaths) -> None:

@@ -40,9 +40,7 @@ _BODY_FIELDS = (
 
 def _process_mode(value: object) -> dict[str, int]:
     if not isinstance(value, ProcessMode):
-        raise InvalidInputError(
-            f"process_mode must be a ProcessMode, got {type(value).__name__}"
-        )
+        raise InvalidInputError(f"process_mode must be a ProcessMode, got {type(value).__name__}")
     return {
         "interval": checks.integer("process_mode.interval", value.interval),
         "offset": checks.integer("process_mode.offset", value.offset),
@@ -85,14 +83,14 @@ def _priority(value: object) -> int:
 class Workflows(Resource):
     """Create, list, get, update and delete processing workflows::
 
-        await moi.workflows.create(
-            "contracts",
-            source_volume_ids=[raw.id], source_volume_names=[raw.name],
-            target_volume_id=out.id, target_volume_name=out.name,
-            file_types=[FileType.PDF], workflow=pipeline,
-        )
-        async for wf in moi.workflows.list(name_search="contracts"):
-            ...
+    await moi.workflows.create(
+        "contracts",
+        source_volume_ids=[raw.id], source_volume_names=[raw.name],
+        target_volume_id=out.id, target_volume_name=out.name,
+        file_types=[FileType.PDF], workflow=pipeline,
+    )
+    async for wf in moi.workflows.list(name_search="contracts"):
+        ...
     """
 
     def __init__(self, session: Session, paths: MOIPaths) -> None:
@@ -213,9 +211,7 @@ class Workflows(Resource):
         checks.text("name", name)
         best: Workflow | None = None
         async for workflow in self.list(name_search=name, timeout=timeout, retry=retry):
-            if workflow.name == name and (
-                best is None or _created(workflow) > _created(best)
-            ):
+            if workflow.name == name and (best is None or _created(workflow) > _created(best)):
                 best = workflow
         return best
 

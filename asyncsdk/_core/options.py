@@ -1,0 +1,139 @@
+"""Per-call options: one typed value instead of the same keyword arguments on every method.
+
+Every public method takes ``**options: Unpack[CallOptions]`` (listings take
+``Unpack[PageOptions]``), checks them once with :func:`call_options` / :func:`page_options`, and
+hands them to the session or the paginator untouched. A new option is added here, once, and every
+method has it.
+
+    await moi.tasks.get(task_id, timeout=5, retry=RetryPolicy.disabled())
+    await mx.datasets.get(dataset_id, extra_headers={"x-debug": "1"})
+    async for task in moi.tasks.list(page_size=200, deadline=60): ...
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from .errors import InvalidInputError
+from .retry import RetryPolicy
+
+__all__ = ["CALL_OPTION_NAMES", "CallOptions", "PageOptions", "call_options", "page_options"]
+
+
+class CallOptions(TypedDict, total=False):
+    """Options every call accepts.
+
+    ``timeout``: seconds for one attempt (connect, send, answer), like openai-python's
+    ``timeout``. ``deadline``: seconds for the whole call, attempts, backoff and throttling
+    pauses included; when it runs out the call fails, whatever the retry policy allows.
+    ``retry``: the :class:`RetryPolicy` for this call. ``request_id``: sent as
+    ``X-Request-ID`` (generated when not given). ``extra_headers`` / ``extra_query`` /
+    ``extra_body``: merged into the request last, so a server feature the SDK does not know yet
+    is reachable without a release.
+    """
+
+    timeout: float
+    deadline: float
+    retry: RetryPolicy
+    request_id: str
+    extra_headers: Mapping[str, str]
+    extra_query: Mapping[str, Any]
+    extra_body: Mapping[str, Any]
+
+
+class PageOptions(CallOptions, total=False):
+    """Options of a listing: the call options (applied to every page request), plus paging."""
+
+    page_size: int
+    max_items: int | None
+    prefetch: int
+    concurrency: int
+    resume_from: str | None
+
+
+CALL_OPTION_NAMES = frozenset(CallOptions.__annotations__)
+_PAGE_ONLY = frozenset(PageOptions.__annotations__) - CALL_OPTION_NAMES
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInputError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInputError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _mapping(name: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise InvalidInputError(f"{name} must be a mapping with string keys, got {value!r}")
+    return value
+
+
+def _check_call(options: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise InvalidInputError(f"unknown option(s): {', '.join(unknown)}")
+    for name in ("timeout", "deadline"):
+        if name in options:
+            _seconds(name, options[name])
+    if "retry" in options and not isinstance(options["retry"], RetryPolicy):
+        raise InvalidInputError(f"retry must be a RetryPolicy, got {options['retry']!r}")
+    if "request_id" in options:
+        request_id = options["request_id"]
+        if (
+            not isinstance(request_id, str)
+            or not request_id.strip()
+            or not request_id.isprintable()
+            or not request_id.isascii()
+        ):
+            raise InvalidInputError(
+                f"request_id must be a non-empty printable ASCII string, got {request_id!r}"
+            )
+    for name in ("extra_headers", "extra_query", "extra_body"):
+        if name in options:
+            _mapping(name, options[name])
+    if "extra_headers" in options:
+        for key, value in options["extra_headers"].items():
+            if not isinstance(value, str):
+                raise InvalidInputError(f"extra_headers[{key!r}] must be a string, got {value!r}")
+
+
+def call_options(options: Mapping[str, Any]) -> CallOptions:
+    """``options`` checked: an unknown name or a mistyped value raises
+    :class:`InvalidInputError` naming it, before anything is sent."""
+    _check_call(options, CALL_OPTION_NAMES)
+    return CallOptions(**options)  # type: ignore[typeddict-item,no-any-return]
+
+
+def _count(name: str, value: object, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def page_options(options: Mapping[str, Any]) -> PageOptions:
+    """Like :func:`call_options`, for a listing's options."""
+    _check_call(options, CALL_OPTION_NAMES | _PAGE_ONLY)
+    if "page_size" in options:
+        _count("page_size", options["page_size"], minimum=1)
+    if options.get("max_items") is not None:
+        _count("max_items", options["max_items"], minimum=0)
+    if "prefetch" in options:
+        _count("prefetch", options["prefetch"], minimum=0)
+    if "concurrency" in options:
+        _count("concurrency", options["concurrency"], minimum=1)
+    resume = options.get("resume_from")
+    if resume is not None and not isinstance(resume, str):
+        raise InvalidInputError(f"resume_from must be a resume token string, got {resume!r}")
+    return PageOptions(**options)  # type: ignore[typeddict-item,no-any-return]
+
+
+def split_page_options(options: PageOptions) -> tuple[CallOptions, dict[str, Any]]:
+    """The call options (for each page request) and the paging options (for the paginator)."""
+    call: dict[str, Any] = {}
+    paging: dict[str, Any] = {}
+    for name, value in options.items():
+        (paging if name in _PAGE_ONLY else call)[name] = value
+    return CallOptions(**call), paging  # type: ignore[typeddict-item]
