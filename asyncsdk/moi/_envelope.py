@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._core.auth import Grant, jwt_claims
+from .._core.auth import Grant, claim_seconds, jwt_claims
 from .._core.convert import loads
 from .._core.errors import (
     APIError,
@@ -193,14 +193,8 @@ class MOITokenProvider:
         return Grant(
             # user-id is the account id, never the per-login uid (D27).
             {"Access-Token": access, "uid": uid, "user-id": self._account_name},
-            expires_at=_number(claims.get("exp")),
-            issued_at=_number(claims.get("iat")),
-            refresh_expires_at=_number(refresh_claims.get("exp")),
+            expires_at=claim_seconds(claims.get("exp")),
+            issued_at=claim_seconds(claims.get("iat")),
+            refresh_expires_at=claim_seconds(refresh_claims.get("exp")),
             state=(access, refresh_token, uid),
         )
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
