@@ -11,7 +11,7 @@ import pytest
 from asyncsdk import AuthenticationError, InvalidInputError, MOIClient, cli
 
 from ._canary import CANARY_API_KEY, CANARY_PASSWORD
-from ._scripted_auth import EMPTY_LIST, ScriptedMOI, refused
+from ._scripted_auth import ScriptedMOI, refused
 
 KEY = CANARY_API_KEY  # the suite's canary fails the run if it ever shows up in text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -189,7 +190,7 @@ def test_an_idle_client_never_renews_twice_within_the_gap(case: str) -> None:
         return [t for _, t in provider.attempts]
 
     times = run_virtual(main())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap >= GAP for gap in gaps), gaps[:5]
     if case == "shorter-lived than the margins":
         assert len(times) == 1 + 600 // 51  # renewed 9 s (15%) before each expiry
@@ -213,7 +214,7 @@ def test_busy_calls_never_renew_twice_within_the_gap(case: str) -> None:
         return [t for _, t in provider.attempts]
 
     times = run_virtual(main())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap >= GAP for gap in gaps), gaps[:5]
     assert len(times) <= 2
 
@@ -293,7 +294,7 @@ def test_failed_background_renewals_back_off_exponentially() -> None:
 
     times = run_virtual(main())
     assert times[0] == pytest.approx(3480)
-    spacing = [b - a for a, b in zip(times, times[1:], strict=False)]
+    spacing = [b - a for a, b in itertools.pairwise(times)]
     # 1, 2, 4 ... seconds apart (twice the 0.5 s gap per failure), never more than 60 s.
     assert spacing[:6] == pytest.approx([1, 2, 4, 8, 16, 32])
     assert spacing[6:] == pytest.approx([60] * len(spacing[6:]))
@@ -306,9 +307,7 @@ def test_a_rejected_login_is_remembered_for_the_cooldown() -> None:
         provider = Provider(clock, lives(900))
         provider.login_error = refused("login")
         auth = TokenAuth(provider, clock=clock)
-        results = await asyncio.gather(
-            *(auth.ensure() for _ in range(100)), return_exceptions=True
-        )
+        results = await asyncio.gather(*(auth.ensure() for _ in range(100)), return_exceptions=True)
         for _ in range(90):  # 9 s of calls, inside the 10 s cool-down
             await asyncio.sleep(0.1)
             with pytest.raises(AuthenticationError, match="login refused"):
