@@ -17,6 +17,7 @@ __all__ = [
     "AsyncSDKError",
     "AuthenticationError",
     "BadRequestError",
+    "CallCancelledError",
     "ConflictError",
     "DecodeError",
     "InvalidInputError",
@@ -223,6 +224,16 @@ class DecodeError(AsyncSDKError):
     ) -> None:
         super().__init__(message, method=method, path=path, request_id=request_id)
         self.status = status
+
+
+class CallCancelledError(AsyncSDKError):
+    """A call ended in a cancellation that its caller did not ask for.
+
+    ``fan_out`` reports it as that item's outcome when the called function raised
+    ``CancelledError`` although fan_out was not cancelling it (the call's own work was torn
+    down, e.g. by code that cancelled a task the call was waiting on). The original
+    ``CancelledError`` is the ``__cause__``.
+    """
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
