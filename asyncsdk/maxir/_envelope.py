@@ -22,6 +22,7 @@ Errors are classified by code first, then by HTTP status:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .._core.convert import loads
@@ -39,6 +40,8 @@ from .._core.errors import (
 from .._core.session import Response, api_error
 
 __all__ = ["TRACE_ID_HEADER", "MaxirEnvelope"]
+
+_DECIMAL = re.compile(r"-?[0-9]{1,18}")
 
 #: The server's trace id on every answer (the request id of every error).
 TRACE_ID_HEADER = "x-pd-trace-id"
@@ -70,7 +73,7 @@ class MaxirEnvelope:
             raise self._error(response, None, "empty error body")
         try:
             doc = loads(response.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             if ok:
                 raise self._decode_error(response, "response body is not JSON") from None
             # A proxy's HTML error page: the status says all we can know.
@@ -117,10 +120,12 @@ def _code(value: Any) -> int | str | None:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
+        # Only plain ASCII decimals are numbers: ``str.isdigit`` also accepts "²" and other
+        # digits ``int()`` refuses, and a very long run would exceed ``int()``'s digit limit.
+        if _DECIMAL.fullmatch(text):
             return int(text)
-        return text or None
-    return None if value is None else str(value)
+        return _excerpt(text) or None
+    return None if value is None else _excerpt(value)
 
 
 def _excerpt(value: Any) -> str:

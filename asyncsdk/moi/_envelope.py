@@ -9,6 +9,7 @@ request id comes from the body's ``request_id`` or the ``X-Request-Id`` header.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from .._core.auth import Grant, jwt_claims
@@ -54,7 +55,7 @@ class MOIEnvelope:
             raise self._error(response, None, None, "empty error body")
         try:
             doc = loads(response.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             if ok:
                 raise DecodeError(
                     "response body is not JSON",
@@ -72,7 +73,7 @@ class MOIEnvelope:
         code = doc.get("code")
         if ok and (code is None or (isinstance(code, str) and code.upper() == "OK")):
             return doc.get("data") if code is not None else doc
-        message = doc.get("msg") or doc.get("message") or _detail(doc.get("detail"))
+        message = _text(doc.get("msg")) or _text(doc.get("message")) or _detail(doc.get("detail"))
         raise self._error(response, code, doc.get("request_id"), message or "request failed")
 
     def _error(self, response: Response, code: Any, body_request_id: Any, message: str) -> APIError:
@@ -82,31 +83,51 @@ class MOIEnvelope:
         else:
             cls = error_class_for_status(status)
         request_id = body_request_id if isinstance(body_request_id, str) else None
+        if isinstance(code, bool) or not isinstance(code, (str, int)):
+            code = None if code is None else _excerpt(code)
+        elif isinstance(code, str):
+            code = _excerpt(code)
         return api_error(
             response,
             cls,
-            str(message),
-            code=code if isinstance(code, (str, int)) else None,
+            message,
+            code=code,
             request_id=request_id or self.request_id(response),
         )
 
 
+def _text(value: Any) -> str | None:
+    """A message field as text: a string as sent, any other JSON value as a short excerpt."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else _excerpt(value)
+
+
 def _detail(detail: Any) -> str | None:
-    """FastAPI's validation detail, as one line."""
+    """FastAPI's validation detail, as one line.
+
+    The documented shape is ``[{"loc": [...], "msg": "...", "type": "..."}]``; anything else a
+    server sends (a ``loc`` that is a number or a string, items that are not objects) is shown
+    as it came rather than trusted to have that shape.
+    """
     if isinstance(detail, str):
         return detail
     if isinstance(detail, list):
         parts = []
         for item in detail[:3]:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
-        return "; ".join(parts) or None
-    return None
+            if not isinstance(item, dict):
+                continue
+            loc = item.get("loc")
+            where = loc if isinstance(loc, list) else ([] if loc is None else [loc])
+            path = ".".join(_excerpt(p) for p in where if p != "body")
+            msg = _text(item.get("msg")) or ""
+            parts.append(f"{path}: {msg}" if path else msg)
+        return "; ".join(p for p in parts if p) or None
+    return _text(detail)
 
 
 def _excerpt(value: Any) -> str:
-    text = str(value)
+    text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -201,6 +222,15 @@ class MOITokenProvider:
 
 
 def _number(value: Any) -> float | None:
+    """A JWT time claim as a float, or None when it is not a finite number.
+
+    ``float(10**400)`` raises ``OverflowError``, and NaN or infinities compare meaninglessly:
+    such a claim is as good as missing.
+    """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
     return None
