@@ -674,7 +674,7 @@ async def test_a_malformed_code_from_the_server_is_one_line(
 async def test_an_unexpected_fault_is_one_line_and_verbose_shows_where(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(cls: type[MOIClient], **overrides: Any) -> MOIClient:
+    def broken(cls: type[MOIClient], /, **overrides: Any) -> MOIClient:
         raise KeyError("boom")
 
     monkeypatch.setattr(MOIClient, "from_env", classmethod(broken))
