@@ -1,4 +1,4 @@
-"""MAXIR's response envelope (MAXIR-API.md §2, §6 #2–#4, #11, #24).
+"""MAXIR's response envelope (docs/wire/maxir.md#envelope).
 
 Success is ``{"code": 0, "data": ...}``; any other code is an error, *whatever the HTTP
 status*: business errors arrive as HTTP 200 with a non-zero code. The message is in ``msg``
@@ -84,8 +84,8 @@ class MaxirEnvelope:
             raise self._error(response, None, _excerpt(doc))
         code = _code(doc.get("code"))
         if ok and code == 0:
-            # Modify and delete answer ``data: null`` or ``{}`` (§6 #4); their methods ignore
-            # it and return None.
+            # Modify and delete answer ``data: null`` or ``{}`` (docs/wire/maxir.md#m4); their
+            # methods ignore it and return None.
             return doc.get("data")
         message = doc.get("msg") or doc.get("message")
         if not isinstance(message, str) or not message:
@@ -112,7 +112,8 @@ class MaxirEnvelope:
 def _code(value: Any) -> int | str | None:
     """The envelope code as an int when it is one (``0``, ``"0"``), else as sent."""
     if isinstance(value, dict) and "code" in value:
-        # "Get dataset overview" documents ``"code": {"code": 0}`` (§2.1): a doc bug, tolerated.
+        # "Get dataset overview" documents ``"code": {"code": 0}``, a doc bug, tolerated
+        # (docs/wire/maxir.md#m11).
         value = value["code"]
     if isinstance(value, bool):
         return str(value)

@@ -1,10 +1,11 @@
 """MOI's response envelope, and its token protocol (login, refresh).
 
-Envelope (MOI-API.md §3): ``{"code": "OK", "msg": "OK", "data": ...}`` from the Go service,
-``"ok"`` in lower case from BYOA, compared case-insensitively; ``data`` may be absent. Any other
-code is an error even with HTTP 200. A 2xx JSON body with no ``code`` is the data itself (BYOA's
-un-enveloped answers, D12). FastAPI's 422 ``{"detail": [...]}`` is a validation error. The
-request id comes from the body's ``request_id`` or the ``X-Request-Id`` header.
+Envelope (docs/wire/moi.md#envelope): ``{"code": "OK", "msg": "OK", "data": ...}`` from the
+Go service, ``"ok"`` in lower case from BYOA, compared case-insensitively; ``data`` may be
+absent. Any other code is an error even with HTTP 200. A 2xx JSON body with no ``code`` is the
+data itself (BYOA's un-enveloped answers, docs/wire/moi.md#d12). FastAPI's 422
+``{"detail": [...]}`` is a validation error, whatever shape its items have. The request id
+comes from the body's ``request_id`` or the ``X-Request-Id`` header.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .._core.session import Session
     from .paths import MOIPaths
 
-# Codes seen in the docs (ErrInternal) and the emulator's flagged set (MOI-API.md D22).
+# Codes seen in the docs (ErrInternal) and the emulator's flagged set (docs/wire/moi.md#d22).
 _CODE_ERRORS: dict[str, type[APIError]] = {
     "ERRUNAUTHORIZED": AuthenticationError,
     "ERRFORBIDDEN": PermissionDeniedError,
@@ -132,7 +133,7 @@ def _excerpt(value: Any) -> str:
 
 
 class MOITokenProvider:
-    """MOI's login and refresh (MOI-API.md §2): tokens travel in response headers."""
+    """MOI's login and refresh (docs/wire/moi.md#auth): tokens travel in response headers."""
 
     def __init__(self, account_name: str, username: str, password: str, paths: MOIPaths):
         self._account_name = account_name
@@ -203,7 +204,7 @@ class MOITokenProvider:
                 method=response.method,
                 path=response.path,
             )
-        # The refresh token is not rotated (D15): keep ours unless a different one came back.
+        # The refresh token is not rotated (docs/wire/moi.md#d15): keep ours unless another came.
         new_refresh = response.headers.get("Refresh-Token") or refresh_token
         return self._grant(new_access, new_refresh, uid, jwt_claims(new_access))
 
@@ -212,7 +213,7 @@ class MOITokenProvider:
     ) -> Grant:
         refresh_claims = jwt_claims(refresh_token) if refresh_token else {}
         return Grant(
-            # user-id is the account id, never the per-login uid (D27).
+            # user-id is the account id, never the per-login uid (docs/wire/moi.md#d27).
             {"Access-Token": access, "uid": uid, "user-id": self._account_name},
             expires_at=_number(claims.get("exp")),
             issued_at=_number(claims.get("iat")),
