@@ -18,6 +18,7 @@ from asyncsdk import (
     MaxirClient,
     MOIClient,
     NotFoundError,
+    RateLimitError,
     RetryPolicy,
     ServerError,
 )
@@ -144,3 +145,19 @@ async def test_token_claims_no_float_can_hold_do_not_escape(exp: int) -> None:
         except AsyncSDKError:
             pass  # refusing the token is fine too, as long as it is an SDK error
     assert ("POST", "/auth/login") in server.requests
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["Mon, 01 Jan 99999999999999999999 00:00:00 GMT", "soon", "nan", "-5"],
+)
+async def test_a_429_with_a_retry_after_no_clock_can_hold_is_a_rate_limit_error(
+    retry_after: str,
+) -> None:
+    headers = {**JSON, "Retry-After": retry_after}
+    body = b'{"code": 201, "msg": "Rate limit reached for requests"}'
+    answers = {"/v2/team/datasets/d-1/status": Answer(429, body, headers)}
+    async with Scripted(answers) as server, maxir_client(server.url) as mx:
+        with pytest.raises(RateLimitError) as caught:
+            await mx.datasets.status("d-1")
+    assert caught.value.retry_after in (None, 0.0)
