@@ -219,3 +219,20 @@ async def test_closing_the_credentials_mid_run_gives_every_item_one_outcome() ->
     await asyncio.wait_for(runner, 10)
     assert sorted(o.item for o in seen) == list(range(50))
     assert all(not o.ok for o in seen)
+
+
+async def test_a_source_that_raises_cancelled_error_ends_the_loop_with_an_error() -> None:
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+        raise asyncio.CancelledError  # e.g. its client closed under it; nobody cancelled us
+
+    async def run() -> list[Outcome[int, int]]:
+        seen = []
+        with pytest.raises(CallCancelledError, match="source"):
+            async for outcome in fan_out(Probe(), source(), concurrency=4):
+                seen.append(outcome)
+        return seen
+
+    seen = await asyncio.wait_for(run(), 10)  # it used to wait for the end forever
+    assert sorted(o.item for o in seen) == [1, 2]

@@ -179,6 +179,13 @@ async def _fan_out(
                     task.add_done_callback(functools.partial(finished, item, slot))
         except Exception as exc:
             error = exc
+        except asyncio.CancelledError as exc:
+            if stopping:
+                raise
+            # The source raised a cancellation nobody asked for (its client closed under it):
+            # end like any failing source, or the caller would wait for the end forever.
+            error = CallCancelledError("the source of items was cancelled")
+            error.__cause__ = exc
         # Let the calls in flight finish, then signal the end.
         while workers:
             await asyncio.gather(*list(workers), return_exceptions=True)
