@@ -78,6 +78,7 @@ class Resource:
             style,
             parse=parse,
             peek=None if peek_page is None else peek,
+            retries=lambda: session.stats.retries,
             listing=identity,
             page_size=page_size,
             max_items=max_items,
