@@ -226,8 +226,8 @@ def _check_result(result: object, ref: str | int) -> PageResult[Any]:
 
 
 class _Iteration:
-    """The state of one pass over a listing: where it stands, the page size the service
-    serves, the cursors it has seen. One per ``async for`` / ``pages()`` / ``first()``."""
+    """The state of one pass over a listing: where it stands, where its shard ends, and the
+    page size the service serves. One per ``async for`` / ``pages()`` / ``first()``."""
 
     def __init__(self, owner: AsyncPaginator[Any], start: _Position, bounds: _Bounds) -> None:
         self.owner = owner
@@ -278,11 +278,12 @@ class ListingIterator(AsyncIterator[X]):
     def __aiter__(self) -> ListingIterator[X]:
         return self
 
-    async def __anext__(self) -> X:
-        return await self._generator.__anext__()
+    def __anext__(self) -> Awaitable[X]:
+        # The generator's own awaitable, not a coroutine around it: one frame less per item.
+        return self._generator.__anext__()
 
-    async def aclose(self) -> None:
-        await self._generator.aclose()
+    def aclose(self) -> Awaitable[None]:
+        return self._generator.aclose()
 
     @property
     def resume_token(self) -> str | None:
@@ -312,6 +313,10 @@ class AsyncPaginator(Generic[T]):
     may be the raw, unbuilt items: only their number and equality are used); ``parse`` then
     builds the items after the next request is already out. ``peek`` and ``parse`` must agree
     on the items' number and order.
+
+    :meth:`shards` splits a numbered listing into page ranges to iterate elsewhere;
+    :meth:`with_progress` (or ``on_progress=``) reports each pass page by page, reading
+    ``retries`` (the client's retry counter) and ``clock`` for its figures.
     """
 
     def __init__(
