@@ -31,7 +31,9 @@ cursors = st.sampled_from(KEYS) | st.none() | odd | st.text(max_size=3)
 has_mores = st.none() | st.booleans() | odd
 totals = st.none() | st.integers(-2, 20) | odd
 numbers = st.integers(0, 5)
-items = st.lists(numbers, max_size=4) | st.sampled_from([None, {}, "x", 5, [None], [1, "a"]])
+items: st.SearchStrategy[Any] = st.lists(numbers, max_size=4) | st.sampled_from(
+    [None, {}, "x", 5, [None], [1, "a"]]
+)
 
 
 def field(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

@@ -76,7 +76,9 @@ async def test_a_total_that_grows_while_listing_is_followed() -> None:
         start = (request.page - 1) * request.page_size
         return PageResult(items[start : start + request.page_size], total=len(items))
 
-    paginator = AsyncPaginator(fetch, NumberedPaging(), listing="growing", page_size=10)
+    paginator: AsyncPaginator[int] = AsyncPaginator(
+        fetch, NumberedPaging(), listing="growing", page_size=10
+    )
     assert await paginator.collect() == list(range(35))
 
 
@@ -85,7 +87,9 @@ async def test_items_that_are_not_a_list_are_an_error(items: Any) -> None:
     async def fetch(request: PageRequest) -> PageResult[int]:
         return PageResult(items, total=3)
 
-    paginator = AsyncPaginator(fetch, NumberedPaging(), listing="odd", page_size=10)
+    paginator: AsyncPaginator[int] = AsyncPaginator(
+        fetch, NumberedPaging(), listing="odd", page_size=10
+    )
     with pytest.raises(PaginationError, match="items"):
         await paginator.collect()
 
@@ -94,7 +98,9 @@ async def test_an_empty_page_that_says_more_remain_is_an_error() -> None:
     async def fetch(request: PageRequest) -> PageResult[int]:
         return PageResult([], has_more=True)
 
-    paginator = AsyncPaginator(fetch, NumberedPaging(), listing="odd", page_size=10)
+    paginator: AsyncPaginator[int] = AsyncPaginator(
+        fetch, NumberedPaging(), listing="odd", page_size=10
+    )
     with pytest.raises(PaginationError, match="has_more"):
         await paginator.collect()
 
@@ -106,7 +112,9 @@ async def test_a_cursor_that_points_at_its_own_page_is_an_error() -> None:
         calls.append(request.cursor)
         return PageResult([1, 2], next_cursor="x", has_more=True)
 
-    paginator = AsyncPaginator(fetch, CursorPaging(), listing="self", page_size=2)
+    paginator: AsyncPaginator[int] = AsyncPaginator(
+        fetch, CursorPaging(), listing="self", page_size=2
+    )
     with pytest.raises(PaginationError, match="repeats"):
         await paginator.collect()
     assert calls == ["", "x"]
@@ -123,7 +131,9 @@ async def test_an_empty_cursor_page_that_says_more_is_stepped_over() -> None:
         assert request.cursor is not None
         return pages[request.cursor]
 
-    paginator = AsyncPaginator(fetch, CursorPaging(), listing="gaps", page_size=2)
+    paginator: AsyncPaginator[int] = AsyncPaginator(
+        fetch, CursorPaging(), listing="gaps", page_size=2
+    )
     assert await paginator.collect() == [1, 2]
 
 
@@ -184,7 +194,7 @@ async def test_with_peek_and_no_prefetch_each_page_is_built_once_in_order() -> N
 
 async def test_peek_and_parse_that_disagree_are_an_error() -> None:
     raw = Raw(pages=2)
-    paginator = AsyncPaginator(
+    paginator: AsyncPaginator[int] = AsyncPaginator(
         raw.fetch,
         CursorPaging(),
         peek=raw.peek,

@@ -20,7 +20,7 @@ async def test_progress_after_each_page_with_an_injected_clock(options: dict[str
     ticks = itertools.count(100.0, 0.5)
     retried = iter([7, 7, 8, 9])  # the client's counter: at the start, then after each page
     reports: list[ListingProgress] = []
-    paginator = AsyncPaginator(
+    paginator: AsyncPaginator[int] = AsyncPaginator(
         listing.numbered,
         NumberedPaging(),
         listing="test",
