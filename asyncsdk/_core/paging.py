@@ -316,7 +316,8 @@ class AsyncPaginator(Generic[T]):
 
     :meth:`shards` splits a numbered listing into page ranges to iterate elsewhere;
     :meth:`with_progress` (or ``on_progress=``) reports each pass page by page, reading
-    ``retries`` (the client's retry counter) and ``clock`` for its figures.
+    ``retries`` (the client's retry counter) and ``clock`` for its figures. ``call`` (method,
+    path) names the listing in the :class:`PaginationError` it raises.
     """
 
     def __init__(
@@ -335,6 +336,7 @@ class AsyncPaginator(Generic[T]):
         on_progress: Callable[[ListingProgress], object] | None = None,
         retries: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        call: tuple[str, str] | None = None,
     ) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
             raise InvalidInputError(f"page_size must be a positive integer, got {page_size!r}")
@@ -356,6 +358,8 @@ class AsyncPaginator(Generic[T]):
         self._on_progress = on_progress
         self._retries = retries
         self._clock = clock
+        # The listing's method and path, named in the paginator's own errors.
+        self._call = call
         self._fetch = fetch
         self._parse = parse
         self._peek = peek
@@ -638,6 +642,8 @@ class AsyncPaginator(Generic[T]):
         except AsyncSDKError as exc:
             if exc.resume_token is None:
                 exc.resume_token = state.token
+            if isinstance(exc, PaginationError) and exc.method is None and self._call:
+                exc.method, exc.path = self._call
             raise
         finally:
             await _close(pages)

@@ -79,6 +79,7 @@ class Resource:
             parse=parse,
             peek=None if peek_page is None else peek,
             retries=lambda: session.stats.retries,
+            call=(method, path),
             listing=identity,
             page_size=page_size,
             max_items=max_items,
