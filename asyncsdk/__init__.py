@@ -24,13 +24,14 @@ from ._core.errors import (
     DecodeError,
     InvalidInputError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
     TransportError,
 )
 from ._core.fanout import Outcome, fan_out
-from ._core.paging import AsyncPaginator, Page
+from ._core.paging import AsyncPaginator, ListingProgress, Page
 from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
@@ -106,6 +107,7 @@ __all__ = [
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
+    "ListingProgress",
     "LoadIntervalType",
     "MOIClient",
     "MaxirClient",
@@ -116,6 +118,7 @@ __all__ = [
     "OSSConfig",
     "Outcome",
     "Page",
+    "PaginationError",
     "PermissionDeniedError",
     "Presigned",
     "ProcessInterval",

@@ -22,6 +22,7 @@ __all__ = [
     "DecodeError",
     "InvalidInputError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
@@ -233,6 +234,17 @@ class CallCancelledError(AsyncSDKError):
     ``CancelledError`` although fan_out was not cancelling it (the call's own work was torn
     down, e.g. by code that cancelled a task the call was waiting on). The original
     ``CancelledError`` is the ``__cause__``.
+    """
+
+
+class PaginationError(AsyncSDKError):
+    """A listing's paging metadata cannot be followed safely: a cursor that repeats or is not
+    a string, a page that does not advance, an empty page before the total is reached, or a
+    ``total`` / ``has_more`` of the wrong type.
+
+    Following such a listing would loop, repeat items or stop short without a word, so it is
+    stopped instead. ``resume_token`` is set to continue after the last good page (once the
+    service is fixed, or to retry a transient glitch).
     """
 
 
