@@ -58,10 +58,12 @@ _SKIP_FILE = "existing-names.json"
 
 @define(frozen=True)
 class DirectoryShard:
-    """One connector's files, or those of one directory level of it (``dir``)."""
+    """One connector's files, or those of one directory level of it (``dir``); ``start`` is
+    the listing's shard token (``paginator.shards(1)``: a cursor listing is one shard)."""
 
     connector_id: str
-    dir: str | None = None
+    dir: str | None
+    start: str
 
     @property
     def key(self) -> str:
@@ -127,22 +129,45 @@ def _supported(name: str) -> bool:
 async def plan_shards(moi: Any, options: MigrateOptions) -> list[DirectoryShard]:
     """One shard per connector, or with ``root`` one per directory under it (and one for the
     files directly in it, listed with directories left out)."""
-    if options.root is None:
-        return [DirectoryShard(c) for c in options.connector_ids]
-    shards: list[DirectoryShard] = []
+    places: list[tuple[str, str | None]] = []
     for connector_id in options.connector_ids:
-        listing = moi.connectors.files(connector_id, dir=options.root, page_size=1000)
+        if options.root is None:
+            places.append((connector_id, None))
+            continue
         subdirectories = []
         plain_files = False
-        async for entry in listing:
+        async for entry in moi.connectors.files(connector_id, dir=options.root, page_size=1000):
             if entry.type == FileType.DIRECTORY:
                 subdirectories.append(entry.uri)
             else:
                 plain_files = True
         if plain_files or not subdirectories:
-            shards.append(DirectoryShard(connector_id, options.root))
-        shards.extend(DirectoryShard(connector_id, d) for d in sorted(subdirectories))
+            places.append((connector_id, options.root))
+        places.extend((connector_id, d) for d in sorted(subdirectories))
+    shards = []
+    for connector_id, directory in places:
+        [start] = await _listing(moi, options, connector_id, directory).shards(1)
+        shards.append(DirectoryShard(connector_id, directory, start))
     return shards
+
+
+def _listing(
+    moi: Any,
+    options: MigrateOptions,
+    connector_id: str,
+    directory: str | None,
+    resume_from: str | None = None,
+) -> Any:
+    """The shard's listing, built the same way by the driver and by every worker (a shard
+    token is tied to its listing's filters)."""
+    return moi.connectors.files(
+        connector_id,
+        dir=directory,
+        file_types=options.file_types,
+        page_size=options.page_size,
+        prefetch=options.prefetch,
+        resume_from=resume_from,
+    )
 
 
 # -- a shard's work (runs on a worker) ------------------------------------------------------------
@@ -163,7 +188,7 @@ async def _present(mx: Any, dataset_id: str, names: Sequence[str]) -> set[str]:
     """Which of ``names`` the dataset holds now (the service has no lookup by name)."""
     wanted = set(names)
     found: set[str] = set()
-    async for source in mx.datasources.list(dataset_id, page_size=100, concurrency=4):
+    async for source in mx.datasources.list(dataset_id, page_size=1000, concurrency=2):
         if source.name in wanted:
             found.add(source.name)
     return found
@@ -190,29 +215,29 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
         "skipped": 0,
         "unsupported": 0,
         "pages": 0,
-        **{k: v for k, v in shard.state.items() if k != "pending"},
+        **{k: v for k, v in shard.state.items() if k not in ("pending", "finished")},
     }
-    skip = set(await asyncio.to_thread(_existing, options.checkpoint_dir))
+    if shard.state.get("finished"):
+        # Its last page was done, but the worker died before the shard was marked done.
+        return {**counts, "pid": os.getpid()}
+    skip = await asyncio.to_thread(_existing, options.checkpoint_dir)
     pending = shard.state.get("pending") or []
-    if pending:
-        # The last attempt died during this page: what it created before dying is skipped.
-        skip |= await _present(mx, options.dataset_id, pending)
-    token = shard.resume_from
+    # The last attempt died during a page: what it created before dying is counted as
+    # created, not created again.
+    recovered = await _present(mx, options.dataset_id, pending) if pending else set()
+    token = shard.resume_from if shard.resume_from is not None else spec.start
 
     async def create(file: ConnectorFile) -> None:
         url = options.url_template.format(uri=file.uri)
         await mx.datasources.create(options.dataset_id, name_of(file), url=url)
 
-    listing = moi.connectors.files(
-        spec.connector_id,
-        dir=spec.dir,
-        file_types=options.file_types,
-        page_size=options.page_size,
-        prefetch=options.prefetch,
-        resume_from=token,
-    )
+    listing = _listing(moi, options, spec.connector_id, spec.dir, resume_from=token)
     async for page in listing.pages():
         files = [f for f in page.items if f.type != FileType.DIRECTORY]
+        # Write-ahead, with the figures as they stood before this page: a retry of the page
+        # looks these names up before creating them.
+        names = [name_of(f) for f in files if _supported(name_of(f)) and name_of(f) not in skip]
+        await shard.checkpoint(token, **counts, pending=names)
         todo = []
         for file in files:
             name = name_of(file)
@@ -220,18 +245,18 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
                 counts["unsupported"] += 1
             elif name in skip:
                 counts["skipped"] += 1
+            elif name in recovered:
+                counts["created"] += 1
             else:
                 todo.append(file)
         counts["listed"] += len(files)
-        # Write-ahead: a retry of this page will look these names up before creating them.
-        await shard.checkpoint(token, **counts, pending=[name_of(f) for f in todo])
         async for outcome in fan_out(create, todo, concurrency=options.concurrency):
             if outcome.error is not None:
                 raise outcome.error  # the shard is retried from its checkpoint
             counts["created"] += 1
         counts["pages"] += 1
         token = page.resume_token
-        await shard.checkpoint(token, **counts, pending=[])
+        await shard.checkpoint(token, **counts, pending=[], finished=token is None)
     return {**counts, "pid": os.getpid()}
 
 
@@ -302,7 +327,7 @@ class MigrateSummary:
 
 
 async def _list_existing(mx: Any, dataset_id: str) -> list[str]:
-    return [s.name async for s in mx.datasources.list(dataset_id, page_size=100, concurrency=4)]
+    return [s.name async for s in mx.datasources.list(dataset_id, page_size=1000, concurrency=2)]
 
 
 def _write_existing(directory: str, names: list[str]) -> None:

@@ -1,0 +1,177 @@
+"""``asyncsdk.dask`` and ``asyncsdk migrate`` over real sockets: the emulator in its own process,
+a local Dask cluster of worker processes, one of them killed mid-shard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+pytest.importorskip("distributed")
+
+import dask
+from distributed import Client, LocalCluster
+
+from asyncsdk import MaxirClient, MOIClient
+from asyncsdk._demo import QuietReporter
+from asyncsdk._migrate import MigrateOptions, run_migration
+from asyncsdk.dask import CheckpointDirectory
+
+from . import _dask_work
+from ._dask_work import MAXIR_CREDENTIALS, MOI_CREDENTIALS
+
+#: 24,000 files, of which MAXIR takes 20,000 (the emulator's png and parquet files it does not).
+FILES = 24_000
+MIGRATED = 20_000
+
+
+@contextlib.asynccontextmanager
+async def emulator_process(**fields: Any) -> AsyncIterator[str]:
+    """The emulator (with a log of listing requests) in a child process; yields its URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests._dask_emulator",
+        json.dumps(fields),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        assert line.startswith("listening on "), line
+        yield line.split()[-1]
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def local_cluster(workers: int) -> AsyncIterator[Client]:
+    with dask.config.set({"distributed.scheduler.allowed-failures": 3}):
+        async with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                asynchronous=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            ) as cluster,
+            Client(cluster, asynchronous=True) as client,
+        ):
+            yield client
+
+
+async def _listings(url: str) -> list[dict[str, str]]:
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/_emulator/test-listings") as resp:
+        listings: list[dict[str, str]] = await resp.json()
+        return listings
+
+
+async def _dataset(url: str) -> str:
+    async with MaxirClient(url, **MAXIR_CREDENTIALS) as mx:
+        [dataset] = await mx.datasets.list().collect()
+        return dataset.id
+
+
+async def _expected_names(url: str) -> list[str]:
+    async with MOIClient(url, **MOI_CREDENTIALS) as moi:
+        files = await moi.connectors.files(100001, page_size=1000).collect()
+    names = [f.filename for f in files if f.filename.rsplit(".", 1)[1] not in ("png", "parquet")]
+    assert len(files) == FILES and len(names) == MIGRATED
+    return names
+
+
+async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_once(
+    tmp_path: Path,
+) -> None:
+    async with emulator_process(
+        connectors=1,
+        files_per_connector=FILES,
+        tasks=0,
+        maxir_datasets=1,
+        maxir_datasources_per_dataset=0,
+    ) as url:
+        dataset_id = await _dataset(url)
+        options = MigrateOptions(
+            connector_ids=["100001"],
+            dataset_id=dataset_id,
+            root="data/",
+            page_size=200,
+            checkpoints=str(tmp_path / "checkpoints"),
+        )
+        victim = "100001:data/f00/"
+        doomed: asyncio.Queue[int] = asyncio.Queue()
+
+        async def on_signal(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            doomed.put_nowait(int((await reader.readline()).decode()))
+            writer.close()
+
+        server = await asyncio.start_server(on_signal, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        factory = functools.partial(_dask_work.emulator_clients, url)
+        work = functools.partial(_dask_work.doomed_migrate_shard, options, victim, port, 3)
+        async with server, local_cluster(2) as client:
+            run = asyncio.create_task(
+                run_migration(client, options, QuietReporter(), factory=factory, work=work)
+            )
+            # The victim says when it has done page 3's creates but not checkpointed them.
+            pid = await asyncio.wait_for(doomed.get(), 60)
+            os.kill(pid, signal.SIGKILL)
+            summary = await asyncio.wait_for(run, 120)
+
+            # The whole job again, as after a crash of the driver: nothing is run twice.
+            before = await _listings(url)
+            again = await run_migration(client, options, QuietReporter(), factory=factory)
+            assert again.shards_restored == again.shards == 10
+            assert again.created == MIGRATED
+            new = (await _listings(url))[len(before) :]
+            assert [q["dir"] for q in new] == ["data/"]  # planning the shards, nothing else
+
+        assert summary.ok, summary.shards_failed
+        assert summary.created == MIGRATED and summary.skipped == 0
+        assert summary.shards_resumed == 1
+        # One login per live worker: the worker plugin shares one client between shards.
+        live = [w for w in summary.workers.values() if w["pid"] != "gone"]
+        assert all(w["logins"] == 1 for w in live if w.get("requests"))
+
+        # Every file arrived exactly once.
+        async with MaxirClient(url, **MAXIR_CREDENTIALS) as mx:
+            sources = await mx.datasources.list(dataset_id, page_size=1000, concurrency=2).collect()
+        names = Counter(s.name for s in sources)
+        assert [n for n, count in names.items() if count > 1] == []
+        assert sorted(names) == sorted(await _expected_names(url))
+
+        # The victim's shard resumed from its checkpoint: two attempts, the second from the
+        # token of page 3 (the page in flight when it died), not from the start.
+        record = CheckpointDirectory(options.checkpoint_dir).load_shard(victim)
+        first, second = record["attempts"]
+        assert first["pid"] == pid and first["resumed_from"] is None
+        assert second["pid"] != pid and second["resumed_from"] is not None
+        # Its requests: each page listed once, except the one in flight when it died.
+        cursors = Counter(
+            q.get("cursor", "") for q in await _listings(url) if q.get("dir") == "data/f00/"
+        )
+        assert cursors[""] == 1  # page 1 only once: no restart
+        pages = record["result"]["pages"]  # 13: the last, past the folder's last file, is empty
+        assert len(cursors) == pages
+        assert sorted(cursors.values()) == [1] * (pages - 1) + [2]
