@@ -215,9 +215,9 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
         "skipped": 0,
         "unsupported": 0,
         "pages": 0,
-        **{k: v for k, v in shard.state.items() if k not in ("pending", "finished")},
+        **{k: v for k, v in shard.state.items() if k != "pending"},
     }
-    if shard.state.get("finished"):
+    if shard.finished:
         # Its last page was done, but the worker died before the shard was marked done.
         return {**counts, "pid": os.getpid()}
     skip = await asyncio.to_thread(_existing, options.checkpoint_dir)
@@ -225,7 +225,7 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
     # The last attempt died during a page: what it created before dying is counted as
     # created, not created again.
     recovered = await _present(mx, options.dataset_id, pending) if pending else set()
-    token = shard.resume_from if shard.resume_from is not None else spec.start
+    token = shard.start(spec.start)
 
     async def create(file: ConnectorFile) -> None:
         url = options.url_template.format(uri=file.uri)
@@ -256,7 +256,7 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
             counts["created"] += 1
         counts["pages"] += 1
         token = page.resume_token
-        await shard.checkpoint(token, **counts, pending=[], finished=token is None)
+        await shard.checkpoint(token, **counts, pending=[])
     return {**counts, "pid": os.getpid()}
 
 

@@ -40,6 +40,10 @@ class _Doomed:
         self._at_pages = at_pages
         self.key, self.spec, self.attempt = run.key, run.spec, run.attempt
         self.resume_from, self.state = run.resume_from, run.state
+        self.checkpointed, self.finished = run.checkpointed, run.finished
+
+    def start(self, beginning: str | None) -> str | None:
+        return self._run.start(beginning)
 
     async def checkpoint(self, token: str | None, **state: Any) -> None:
         if state["pages"] == self._at_pages and not state["pending"]:
@@ -64,3 +68,16 @@ async def doomed_migrate_shard(
     if shard.key == victim and shard.attempt == 1:
         return await migrate_shard(clients, _Doomed(shard, port, at_pages), options)
     return await migrate_shard(clients, shard, options)
+
+
+async def task_ids(clients: WorkerClients, shard: ShardRun[str]) -> list[str]:
+    """The ids of the tasks in one page-range shard of ``moi.tasks.list``, checkpointed per
+    page (the generic use of ``run_shards`` with the paginator's own shard tokens)."""
+    moi = clients.require_moi()
+    ids: list[str] = list(shard.state.get("ids", []))
+    if shard.finished:
+        return ids
+    async for page in moi.tasks.list(page_size=10, resume_from=shard.start(shard.spec)).pages():
+        ids.extend(task.id for task in page.items)
+        await shard.checkpoint(page.resume_token, ids=ids)
+    return ids

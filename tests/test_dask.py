@@ -27,7 +27,7 @@ from distributed import Client, LocalCluster
 from asyncsdk import MaxirClient, MOIClient
 from asyncsdk._demo import QuietReporter
 from asyncsdk._migrate import MigrateOptions, run_migration
-from asyncsdk.dask import CheckpointDirectory
+from asyncsdk.dask import CheckpointDirectory, run_shards, worker_reports
 
 from . import _dask_work
 from ._dask_work import MAXIR_CREDENTIALS, MOI_CREDENTIALS
@@ -107,7 +107,7 @@ async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_on
     async with emulator_process(
         connectors=1,
         files_per_connector=FILES,
-        tasks=0,
+        tasks=60,
         maxir_datasets=1,
         maxir_datasources_per_dataset=0,
     ) as url:
@@ -147,12 +147,34 @@ async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_on
             new = (await _listings(url))[len(before) :]
             assert [q["dir"] for q in new] == ["data/"]  # planning the shards, nothing else
 
+            # A numbered listing split by the paginator into page ranges, on the same workers.
+            async with MOIClient(url, **MOI_CREDENTIALS) as moi:
+                tokens = await moi.tasks.list(page_size=10).shards(3)
+                every_task = [t.id async for t in moi.tasks.list(page_size=50)]
+            assert len(tokens) == 3
+            found: list[str] = []
+            outcomes = run_shards(
+                client,
+                _dask_work.task_ids,
+                tokens,
+                checkpoints=tmp_path / "tasks",
+                job="task ids",
+                factory=factory,
+            )
+            async for outcome in outcomes:
+                assert outcome.ok, outcome.error
+                found.extend(outcome.result)
+            assert sorted(found) == sorted(every_task) and len(every_task) == 60
+            reports = await worker_reports(client)
+
         assert summary.ok, summary.shards_failed
         assert summary.created == MIGRATED and summary.skipped == 0
         assert summary.shards_resumed == 1
         # One login per live worker: the worker plugin shares one client between shards.
-        live = [w for w in summary.workers.values() if w["pid"] != "gone"]
-        assert all(w["logins"] == 1 for w in live if w.get("requests"))
+        # The same clients served the migration and the task shards: one login per worker.
+        assert all(r["clients"]["moi"]["logins"] == 1 for r in reports.values() if r["clients"])
+        assert sum(1 for r in reports.values() if r["clients"]) >= 1
+        assert all(w["logins"] <= 1 for w in summary.workers.values() if w["pid"] != "gone")
 
         # Every file arrived exactly once.
         async with MaxirClient(url, **MAXIR_CREDENTIALS) as mx:
@@ -172,6 +194,6 @@ async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_on
             q.get("cursor", "") for q in await _listings(url) if q.get("dir") == "data/f00/"
         )
         assert cursors[""] == 1  # page 1 only once: no restart
-        pages = record["result"]["pages"]  # 13: the last, past the folder's last file, is empty
-        assert len(cursors) == pages
-        assert sorted(cursors.values()) == [1] * (pages - 1) + [2]
+        # 2,400 files in pages of 200, and one last empty answer past the folder's last file.
+        assert record["result"]["pages"] == 12 and len(cursors) == 13
+        assert sorted(cursors.values()) == [1] * 12 + [2]

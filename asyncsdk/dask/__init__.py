@@ -3,19 +3,23 @@
 Needs the optional extra: ``pip install "asyncsdk[dask]"``. ::
 
     from distributed import Client
+    from asyncsdk import MOIClient
     from asyncsdk.dask import ShardRun, WorkerClients, run_shards
 
     async def work(clients: WorkerClients, shard: ShardRun[str]) -> int:
         moi = clients.require_moi()
-        listing = moi.connectors.files(100001, dir=shard.spec, resume_from=shard.resume_from)
         count = shard.state.get("count", 0)
+        if shard.finished:  # done, but the worker died before saying so
+            return count
+        listing = moi.tasks.list(page_size=100, resume_from=shard.start(shard.spec))
         async for page in listing.pages():
             count += len(page)
             await shard.checkpoint(page.resume_token, count=count)
         return count
 
     async with Client("tcp://scheduler:8786", asynchronous=True) as client:
-        shards = ["data/f00/", "data/f01/"]
+        async with MOIClient.from_env() as moi:
+            shards = await moi.tasks.list(page_size=100).shards(8)  # page ranges
         outcomes = run_shards(client, work, shards, checkpoints="/shared/ck", job="count")
         async for outcome in outcomes:
             print(outcome.key, outcome.result)

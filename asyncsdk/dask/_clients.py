@@ -9,10 +9,12 @@ visible.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Callable
 from typing import Any
 
+import cloudpickle  # type: ignore[import-untyped]
 from attrs import asdict, define, field
 from distributed import Worker, WorkerPlugin, get_worker
 
@@ -110,6 +112,9 @@ class ClientsPlugin(WorkerPlugin):
 
     def __init__(self, factory: ClientFactory | None = None) -> None:
         self.factory = factory or clients_from_env
+        #: Tells this plugin's factory from another's, so installing the same one again
+        #: keeps the workers' clients (and sessions) instead of replacing them.
+        self.fingerprint = hashlib.sha256(cloudpickle.dumps(self.factory)).hexdigest()
         self._clients: WorkerClients | None = None
         self._lock: asyncio.Lock | None = None
         self.shards = 0
@@ -164,6 +169,12 @@ def _plugin() -> ClientsPlugin:
 async def worker_clients() -> WorkerClients:
     """The calling worker's clients (built and opened on first use). Call from a task."""
     return await _plugin().clients()
+
+
+def plugin_fingerprint(dask_worker: Worker) -> str | None:
+    """The fingerprint of the clients plugin on this worker (None: not installed)."""
+    plugin = dask_worker.plugins.get(PLUGIN_NAME)
+    return plugin.fingerprint if isinstance(plugin, ClientsPlugin) else None
 
 
 async def worker_report(dask_worker: Worker) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from ._clients import (
     ClientsPlugin,
     WorkerClients,
     _plugin,
+    plugin_fingerprint,
     worker_report,
 )
 
@@ -48,8 +49,10 @@ class ShardRun(Generic[S]):
     """What a work function gets for one attempt at one shard.
 
     ``spec`` is the shard as the driver gave it; ``resume_from`` the token of its last
-    checkpoint (None: start at the beginning); ``state`` what that checkpoint saved besides the
-    token; ``attempt`` counts from 1 (a resumed shard has ``attempt > 1``).
+    checkpoint; ``checkpointed`` whether there was one (without one, start the shard at its
+    beginning, e.g. the shard token in ``spec``; with one whose token is None, the shard was
+    finished: see :meth:`start`); ``state`` what that checkpoint saved besides the token;
+    ``attempt`` counts from 1 (a resumed shard has ``attempt > 1``).
     """
 
     key: str
@@ -57,6 +60,7 @@ class ShardRun(Generic[S]):
     resume_from: str | None
     state: dict[str, Any]
     attempt: int
+    checkpointed: bool
     _store: CheckpointDirectory = field(repr=False)
     _record: dict[str, Any] = field(repr=False)
 
@@ -65,9 +69,21 @@ class ShardRun(Generic[S]):
         keep with it, such as counters). Call it after the work, never before."""
         self._record["token"] = token
         self._record["state"] = state
-        self.resume_from, self.state = token, state
+        self._record["checkpointed"] = True
+        self.resume_from, self.state, self.checkpointed = token, state, True
         record = dict(self._record)
         await asyncio.to_thread(self._store.save_shard, record)
+
+    @property
+    def finished(self) -> bool:
+        """The last checkpoint says the shard's listing is exhausted (its token is None)."""
+        return self.checkpointed and self.resume_from is None
+
+    def start(self, beginning: str | None) -> str | None:
+        """Where this attempt starts its listing: the last checkpoint's token, or
+        ``beginning`` (the shard's own token) when there was none. Check :attr:`finished`
+        first: a finished shard has nothing left to list."""
+        return self.resume_from if self.checkpointed else beginning
 
 
 @define
@@ -106,9 +122,14 @@ def default_key(shard: object) -> str:
 async def install_clients(client: Client, factory: ClientFactory | None = None) -> None:
     """Register the one-client-per-worker plugin on every worker, present and future.
 
-    Registering again replaces it (the old clients are closed on each worker).
+    Installing the same factory again keeps the workers' clients (no new logins); another
+    factory replaces them (the old clients are closed on each worker).
     """
-    await client.register_plugin(ClientsPlugin(factory), name=PLUGIN_NAME)
+    plugin = ClientsPlugin(factory)
+    installed = await client.run(plugin_fingerprint)
+    if installed and all(found == plugin.fingerprint for found in installed.values()):
+        return
+    await client.register_plugin(plugin, name=PLUGIN_NAME)
 
 
 async def worker_reports(client: Client) -> dict[str, dict[str, Any]]:
@@ -144,6 +165,7 @@ async def _execute(work: Work, spec: Any, key: str, store: CheckpointDirectory) 
         resume_from=resumed_from,
         state=dict(record.get("state") or {}),
         attempt=len(record["attempts"]),
+        checkpointed=bool(record.get("checkpointed")),
         store=store,
         record=record,
     )
