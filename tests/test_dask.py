@@ -24,7 +24,7 @@ pytest.importorskip("distributed")
 import dask
 from distributed import Client, LocalCluster
 
-from asyncsdk import MaxirClient, MOIClient
+from asyncsdk import InvalidInputError, MaxirClient, MOIClient
 from asyncsdk._demo import QuietReporter
 from asyncsdk._migrate import MigrateOptions, run_migration
 from asyncsdk.dask import CheckpointDirectory, run_shards, worker_reports
@@ -93,11 +93,12 @@ async def _dataset(url: str) -> str:
         return dataset.id
 
 
-async def _expected_names(url: str) -> list[str]:
+async def _expected_names(url: str, files: int = FILES) -> list[str]:
+    """The names of the connector's files that MAXIR takes (5 in 6 of the emulator's)."""
     async with MOIClient(url, **MOI_CREDENTIALS) as moi:
-        files = await moi.connectors.files(100001, page_size=1000).collect()
-    names = [f.filename for f in files if f.filename.rsplit(".", 1)[1] not in ("png", "parquet")]
-    assert len(files) == FILES and len(names) == MIGRATED
+        listed = await moi.connectors.files(100001, page_size=1000).collect()
+    names = [f.filename for f in listed if f.filename.rsplit(".", 1)[1] not in ("png", "parquet")]
+    assert len(listed) == files and len(names) == files * 5 // 6
     return names
 
 
@@ -197,3 +198,91 @@ async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_on
         # 2,400 files in pages of 200, and one last empty answer past the folder's last file.
         assert record["result"]["pages"] == 12 and len(cursors) == 13
         assert sorted(cursors.values()) == [1] * 12 + [2]
+
+
+async def test_the_migrate_command_copies_then_skips_what_exists(tmp_path: Path) -> None:
+    async with emulator_process(
+        connectors=1,
+        files_per_connector=600,
+        tasks=0,
+        maxir_datasets=1,
+        maxir_datasources_per_dataset=0,
+    ) as url:
+        dataset_id = await _dataset(url)
+        env = {
+            **os.environ,
+            "ASYNCSDK_MOI_BASE_URL": url,
+            "ASYNCSDK_MOI_ACCOUNT_NAME": MOI_CREDENTIALS["account_name"],
+            "ASYNCSDK_MOI_USERNAME": MOI_CREDENTIALS["username"],
+            "ASYNCSDK_MOI_PASSWORD": MOI_CREDENTIALS["password"],
+            "ASYNCSDK_MAXIR_BASE_URL": url,
+            "ASYNCSDK_MAXIR_API_KEY": MAXIR_CREDENTIALS["api_key"],
+            "ASYNCSDK_MAXIR_USER_ID": MAXIR_CREDENTIALS["user_id"],
+        }
+
+        async def migrate(checkpoints: str) -> dict[str, Any]:
+            """``asyncsdk migrate`` on a local cluster of one worker process."""
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "asyncsdk",
+                "migrate",
+                "100001",
+                "--dataset",
+                dataset_id,
+                "--root",
+                "data/",
+                "--workers",
+                "1",
+                "--checkpoints",
+                str(tmp_path / checkpoints),
+                "--json",
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 120)
+            assert proc.returncode == 0, err.decode()
+            assert MOI_CREDENTIALS["password"] not in out.decode() + err.decode()
+            summary: dict[str, Any] = json.loads(out)
+            return summary
+
+        # A hundred of the files are in the dataset already: they are skipped, not copied.
+        names = await _expected_names(url, files=600)
+        async with MaxirClient(url, **MAXIR_CREDENTIALS) as mx:
+            for name in names[:100]:
+                await mx.datasources.create(dataset_id, name, url=f"https://x.example/{name}")
+
+        summary = await migrate("checkpoints")
+        assert (summary["ok"], summary["shards"]) == (True, 10)
+        assert (summary["created"], summary["skipped"], summary["unsupported"]) == (400, 100, 100)
+        [worker] = summary["workers"].values()
+        assert (worker["shards"], worker["created"], worker["logins"]) == (10, 400, 1)
+
+        async with MaxirClient(url, **MAXIR_CREDENTIALS) as mx:
+            sources = await mx.datasources.list(dataset_id, page_size=1000).collect()
+        assert sorted(s.name for s in sources) == sorted(names)
+
+
+def test_a_checkpoint_directory_refuses_another_job_s_files(tmp_path: Path) -> None:
+    store = CheckpointDirectory(tmp_path)
+    store.save_job({"job": "copy A", "done": {"s1": 3}})
+    assert store.load_job("copy A")["done"] == {"s1": 3}
+    with pytest.raises(InvalidInputError, match="holds the checkpoints of job 'copy A'"):
+        store.load_job("copy B")
+    record = store.load_shard("100001:data/f00/")
+    assert (record["token"], record["done"], record["attempts"]) == (None, False, [])
+    record["token"] = "t-1"
+    store.save_shard(record)
+    assert store.load_shard("100001:data/f00/")["token"] == "t-1"
+    # Written by rename: no temporary file is left behind.
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [
+        store.shard_path("100001:data/f00/").name
+    ]
+
+
+def test_migrate_options_are_checked() -> None:
+    with pytest.raises(InvalidInputError, match="url_template"):
+        MigrateOptions(connector_ids=["1"], dataset_id="d", url_template="ftp://x/{uri}")
+    with pytest.raises(InvalidInputError, match="connector"):
+        MigrateOptions(connector_ids=[], dataset_id="d")
