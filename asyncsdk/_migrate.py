@@ -119,7 +119,8 @@ def name_of(file: ConnectorFile) -> str:
     return file.filename or file.uri.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _supported(name: str) -> bool:
+def maxir_takes(name: str) -> bool:
+    """Whether MAXIR accepts a data source of this name (its extension and length)."""
     return name.rpartition(".")[2].lower() in ALLOWED_EXTENSIONS and len(name) <= 128
 
 
@@ -236,12 +237,12 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
         files = [f for f in page.items if f.type != FileType.DIRECTORY]
         # Write-ahead, with the figures as they stood before this page: a retry of the page
         # looks these names up before creating them.
-        names = [name_of(f) for f in files if _supported(name_of(f)) and name_of(f) not in skip]
+        names = [name_of(f) for f in files if maxir_takes(name_of(f)) and name_of(f) not in skip]
         await shard.checkpoint(token, **counts, pending=names)
         todo = []
         for file in files:
             name = name_of(file)
-            if not _supported(name):
+            if not maxir_takes(name):
                 counts["unsupported"] += 1
             elif name in skip:
                 counts["skipped"] += 1
