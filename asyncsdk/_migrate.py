@@ -534,7 +534,7 @@ async def command(args: argparse.Namespace, out: Any) -> int:
                         threads_per_worker=1,
                         processes=True,
                         asynchronous=True,
-                        dashboard_address=None,
+                        dashboard_address=":0",
                         silence_logs=logging.ERROR,
                     ) as cluster,
                     Client(cluster, asynchronous=True) as client,  # type: ignore[no-untyped-call]

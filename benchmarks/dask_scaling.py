@@ -52,7 +52,7 @@ async def _cluster(workers: int) -> AsyncIterator[Any]:
                 threads_per_worker=1,
                 processes=True,
                 asynchronous=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster, asynchronous=True) as client,

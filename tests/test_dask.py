@@ -73,7 +73,7 @@ async def local_cluster(workers: int) -> AsyncIterator[Client]:
                 threads_per_worker=1,
                 processes=True,
                 asynchronous=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.CRITICAL,
             ) as cluster,
             Client(cluster, asynchronous=True) as client,
