@@ -24,10 +24,10 @@ pytest.importorskip("distributed")
 import dask
 from distributed import Client, LocalCluster
 
-from asyncsdk import InvalidInputError, MaxirClient, MOIClient
+from asyncsdk import InvalidInputError, MaxirClient, MOIClient, ShardSupersededError
 from asyncsdk._demo import QuietReporter
 from asyncsdk._migrate import MigrateOptions, run_migration
-from asyncsdk.dask import CheckpointDirectory, run_shards, worker_reports
+from asyncsdk.dask import CheckpointDirectory, ShardRun, run_shards, worker_reports
 
 from . import _dask_work
 from ._dask_work import MAXIR_CREDENTIALS, MOI_CREDENTIALS
@@ -286,3 +286,35 @@ def test_migrate_options_are_checked() -> None:
         MigrateOptions(connector_ids=["1"], dataset_id="d", url_template="ftp://x/{uri}")
     with pytest.raises(InvalidInputError, match="connector"):
         MigrateOptions(connector_ids=[], dataset_id="d")
+
+
+async def test_an_attempt_taken_over_by_a_newer_one_stops_at_its_next_checkpoint(
+    tmp_path: Path,
+) -> None:
+    store = CheckpointDirectory(tmp_path)
+    record = store.load_shard("s")
+    record["attempts"].append({"worker": "tcp://a", "pid": 1, "resumed_from": None})
+    store.save_shard(record)
+    run: ShardRun[str] = ShardRun(
+        key="s",
+        spec="start-token",
+        resume_from=None,
+        state={},
+        attempt=1,
+        checkpointed=False,
+        store=store,
+        record=record,
+    )
+    assert run.start("start-token") == "start-token" and not run.finished
+    await run.checkpoint("t-2", count=10)
+    assert store.load_shard("s")["state"] == {"count": 10}
+    await run.checkpoint(None, count=12)
+    assert run.finished and run.start("start-token") is None  # nothing left to list
+
+    # The scheduler gave the shard up for lost and started attempt 2 elsewhere.
+    newer = store.load_shard("s")
+    newer["attempts"].append({"worker": "tcp://b", "pid": 2, "resumed_from": None})
+    store.save_shard(newer)
+    with pytest.raises(ShardSupersededError, match="attempt 1 was superseded by attempt 2"):
+        await run.checkpoint("t-3", count=99)
+    assert store.load_shard("s")["state"] == {"count": 12}  # not overwritten

@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from attrs import define, field
 from distributed import Client, as_completed, get_worker
 
-from .._core.errors import InvalidInputError
+from .._core.errors import InvalidInputError, ShardSupersededError
 from ._checkpoints import CheckpointDirectory
 from ._clients import (
     PLUGIN_NAME,
@@ -66,13 +66,26 @@ class ShardRun(Generic[S]):
 
     async def checkpoint(self, token: str | None, **state: Any) -> None:
         """Record that everything before ``token`` is done (``state``: JSON-ready values to
-        keep with it, such as counters). Call it after the work, never before."""
+        keep with it, such as counters). Call it after the work, never before.
+
+        Raises :class:`ShardSupersededError` when a newer attempt has started on this shard
+        (this worker was taken for lost): this attempt must stop, and does.
+        """
+        await asyncio.to_thread(self._check_current)
         self._record["token"] = token
         self._record["state"] = state
         self._record["checkpointed"] = True
         self.resume_from, self.state, self.checkpointed = token, state, True
         record = dict(self._record)
         await asyncio.to_thread(self._store.save_shard, record)
+
+    def _check_current(self) -> None:
+        on_disk = self._store.load_shard(self.key)
+        if len(on_disk.get("attempts", [])) > self.attempt:
+            raise ShardSupersededError(
+                f"shard {self.key}: attempt {self.attempt} was superseded by attempt "
+                f"{len(on_disk['attempts'])}"
+            )
 
     @property
     def finished(self) -> bool:
