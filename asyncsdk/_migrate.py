@@ -519,6 +519,10 @@ async def command(args: argparse.Namespace, out: Any) -> int:
         url_template=args.url_template,
         checkpoints=args.checkpoints,
     )
+    from .dask import clients_from_env
+
+    # The driver needs the same variables as the workers: say so before starting a cluster.
+    await clients_from_env().aclose()
     stream: TextIO = out.stdout
     reporter = make_reporter(stream, progress=not args.no_progress, quiet=args.json)
     try:

@@ -93,7 +93,7 @@ def clients_from_env(**options: Any) -> WorkerClients:
     mx = MaxirClient.from_env(**options) if os.environ.get("ASYNCSDK_MAXIR_BASE_URL") else None
     if moi is None and mx is None:
         raise InvalidInputError(
-            "no service configured on this worker: set ASYNCSDK_MOI_BASE_URL (and the other "
+            "no service configured in the environment: set ASYNCSDK_MOI_BASE_URL (and the other "
             "ASYNCSDK_MOI_* variables) and/or ASYNCSDK_MAXIR_BASE_URL"
         )
     return WorkerClients(moi=moi, maxir=mx)
