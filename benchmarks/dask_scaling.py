@@ -5,16 +5,19 @@ latency, on 1, 2 and 4 Dask worker processes, next to the same work in one proce
 Every variant copies the same 5,000 files into a dataset of its own (created for the round,
 outside the timing), through the emulator in its own process. A Dask variant runs
 :func:`asyncsdk._migrate.run_migration` on a local cluster started before the rounds (its
-start-up is not timed): 10 shards (one per directory), one shard at a time per worker, 16
+start-up is not timed; scheduler and workers are ``dask scheduler`` / ``dask worker``
+processes, as on a real cluster): 10 shards (one per directory), one shard at a time per worker, 16
 creates at once per shard. The single-process variants list the same 10 directories and create
 the files with ``fan_out`` at 16 (what one worker does) and at 64 (what four do) calls at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
-import logging
+import os
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -41,23 +44,33 @@ def clients_for(url: str) -> WorkerClients:
 
 
 @contextlib.asynccontextmanager
-async def _cluster(workers: int) -> AsyncIterator[Any]:
-    import dask
-    from distributed import Client, LocalCluster
+async def _cluster(workers: int, scratch: str) -> AsyncIterator[Any]:
+    """A scheduler and ``workers`` worker processes started as ``dask scheduler`` and ``dask
+    worker`` (as on a real cluster), so that no scheduler shares this process's event loop
+    with the single-process variants."""
+    from distributed import Client
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 3}):
-        async with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                asynchronous=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster, asynchronous=True) as client,
-        ):
+    dask_cli = os.path.join(os.path.dirname(sys.executable), "dask")
+    address_file = os.path.join(scratch, f"scheduler-{workers}.json")
+    # Workers unpickle clients_for by name: they need this repository on their path.
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(__file__))}
+    quiet = asyncio.subprocess.DEVNULL
+    scheduler = await asyncio.create_subprocess_exec(
+        dask_cli, "scheduler", "--port", "0", "--no-dashboard",
+        "--scheduler-file", address_file, env=env, stdout=quiet, stderr=quiet,
+    )  # fmt: skip
+    worker = await asyncio.create_subprocess_exec(
+        dask_cli, "worker", "--scheduler-file", address_file, "--nworkers", str(workers),
+        "--nthreads", "1", "--no-dashboard", env=env, stdout=quiet, stderr=quiet,
+    )  # fmt: skip
+    try:
+        async with Client(scheduler_file=address_file, asynchronous=True) as client:  # type: ignore[no-untyped-call]
+            await client.wait_for_workers(workers, timeout=120)
             yield client
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+            await proc.wait()
 
 
 async def run(rounds: int = 3) -> dict[str, Any]:
@@ -78,8 +91,8 @@ async def run(rounds: int = 3) -> dict[str, Any]:
         )
         moi = await stack.enter_async_context(MOIClient(url, **CREDENTIALS, pool_size=64))
         mx = await stack.enter_async_context(MaxirClient(url, **MAXIR, pool_size=64))
-        clusters = {n: await stack.enter_async_context(_cluster(n)) for n in WORKERS}
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="asyncsdk-bench-"))
+        clusters = {n: await stack.enter_async_context(_cluster(n, scratch)) for n in WORKERS}
         factory = functools.partial(clients_for, url)
         serial = 0
 
@@ -116,19 +129,22 @@ async def run(rounds: int = 3) -> dict[str, Any]:
             async def variant() -> dict[str, Any]:
                 dataset_id = await new_dataset()
                 started = time.perf_counter()
-                files: list[ConnectorFile] = []
-                folders = moi.connectors.files(100001, dir="data/", page_size=1000)
-                async for folder in folders:
-                    listing = moi.connectors.files(100001, dir=folder.uri, page_size=200)
-                    files += [f async for f in listing if f.type != FileType.DIRECTORY]
-                todo = [f for f in files if maxir_takes(name_of(f))]
+
+                async def files() -> AsyncIterator[ConnectorFile]:
+                    # Streamed: listing overlaps with the creates, as on the workers.
+                    folders = moi.connectors.files(100001, dir="data/", page_size=1000)
+                    async for folder in folders:
+                        listing = moi.connectors.files(100001, dir=folder.uri, page_size=200)
+                        async for file in listing:
+                            if file.type != FileType.DIRECTORY and maxir_takes(name_of(file)):
+                                yield file
 
                 async def create(file: ConnectorFile) -> None:
                     url_of = f"https://files.example.com/{file.uri}"
                     await mx.datasources.create(dataset_id, name_of(file), url=url_of)
 
                 ok = 0
-                async for outcome in fan_out(create, todo, concurrency=concurrency):
+                async for outcome in fan_out(create, files(), concurrency=concurrency):
                     ok += outcome.ok
                 elapsed = time.perf_counter() - started
                 assert ok == MIGRATED and await count(dataset_id) == MIGRATED
