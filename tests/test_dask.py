@@ -138,7 +138,7 @@ async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_on
             # The victim says when it has done page 3's creates but not checkpointed them.
             pid = await asyncio.wait_for(doomed.get(), 60)
             os.kill(pid, signal.SIGKILL)
-            summary = await asyncio.wait_for(run, 120)
+            summary = await asyncio.wait_for(run, 240)
 
             # The whole job again, as after a crash of the driver: nothing is run twice.
             before = await _listings(url)
