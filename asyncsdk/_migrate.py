@@ -14,8 +14,10 @@ retried shard (its worker died, or a create failed) resumes from that token, and
 again. Files that were in the dataset before the job started are skipped the same way (the
 driver lists the dataset once and leaves the names in the checkpoint directory).
 
-Data sources are named by the file's name, so two files of the same name in different
-directories are one data source: the second is skipped as existing.
+Data sources are named by the file's name (the README's choice): names must then be unique
+across the job, or two files of one name make two data sources of that name (or, if it existed
+before the job, none). ``name_by="path"`` (``--name-by path``) names them by connector and path
+instead, unique by construction.
 """
 
 from __future__ import annotations
@@ -83,12 +85,15 @@ class MigrateOptions:
     url_template: str = "https://files.example.com/{uri}"
     checkpoints: str = ""
     prefetch: int = 0
+    name_by: str = "filename"
 
     def __attrs_post_init__(self) -> None:
         if not self.connector_ids:
             raise InvalidInputError("name at least one connector")
         if not isinstance(self.dataset_id, str) or not self.dataset_id.strip():
             raise InvalidInputError("dataset_id must be a non-empty string")
+        if self.name_by not in ("filename", "path"):
+            raise InvalidInputError(f"name_by must be 'filename' or 'path', got {self.name_by!r}")
         if not 1 <= self.page_size <= 1000:
             raise InvalidInputError(f"page_size must be within 1..1000, got {self.page_size}")
         if self.concurrency < 1:
@@ -104,7 +109,7 @@ class MigrateOptions:
         types = ",".join(str(t) for t in self.file_types) if self.file_types else "all"
         return (
             f"migrate connectors={','.join(self.connector_ids)} dataset={self.dataset_id} "
-            f"root={self.root or '-'} types={types}"
+            f"root={self.root or '-'} types={types} names={self.name_by}"
         )
 
     @property
@@ -114,8 +119,11 @@ class MigrateOptions:
         return f"asyncsdk-migrate-{'-'.join(self.connector_ids)}-{self.dataset_id}"
 
 
-def name_of(file: ConnectorFile) -> str:
-    """The data source's name: the file's own name."""
+def name_of(file: ConnectorFile, connector_id: str | None = None, *, by: str = "filename") -> str:
+    """The data source's name: the file's own name (``by="filename"``), or its connector and
+    path with ``/`` as ``_`` (``by="path"``: unique across directories and connectors)."""
+    if by == "path":
+        return f"{connector_id}_{file.uri.strip('/').replace('/', '_')}"
     return file.filename or file.uri.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -228,25 +236,27 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
     recovered = await _present(mx, options.dataset_id, pending) if pending else set()
     token = shard.start(spec.start)
 
+    def name(file: ConnectorFile) -> str:
+        return name_of(file, spec.connector_id, by=options.name_by)
+
     async def create(file: ConnectorFile) -> None:
         url = options.url_template.format(uri=file.uri)
-        await mx.datasources.create(options.dataset_id, name_of(file), url=url)
+        await mx.datasources.create(options.dataset_id, name(file), url=url)
 
     listing = _listing(moi, options, spec.connector_id, spec.dir, resume_from=token)
     async for page in listing.pages():
         files = [f for f in page.items if f.type != FileType.DIRECTORY]
         # Write-ahead, with the figures as they stood before this page: a retry of the page
         # looks these names up before creating them.
-        names = [name_of(f) for f in files if maxir_takes(name_of(f)) and name_of(f) not in skip]
+        names = [name(f) for f in files if maxir_takes(name(f)) and name(f) not in skip]
         await shard.checkpoint(token, **counts, pending=names)
         todo = []
         for file in files:
-            name = name_of(file)
-            if not maxir_takes(name):
+            if not maxir_takes(name(file)):
                 counts["unsupported"] += 1
-            elif name in skip:
+            elif name(file) in skip:
                 counts["skipped"] += 1
-            elif name in recovered:
+            elif name(file) in recovered:
                 counts["created"] += 1
             else:
                 todo.append(file)
@@ -493,6 +503,12 @@ def add_parser(commands: Any, leaf: Callable[[argparse.ArgumentParser, Any], Non
         default=MigrateOptions.__attrs_attrs__.url_template.default,
         help="each data source's URL; {uri} is the file's uri (%(default)s)",
     )
+    p.add_argument(
+        "--name-by",
+        choices=("filename", "path"),
+        default="filename",
+        help="name data sources by the file's name, or by connector and path (%(default)s)",
+    )
     p.add_argument("--no-progress", action="store_true", help="plain lines, no progress bars")
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
     leaf(p, command)
@@ -518,6 +534,7 @@ async def command(args: argparse.Namespace, out: Any) -> int:
         concurrency=args.concurrency,
         url_template=args.url_template,
         checkpoints=args.checkpoints,
+        name_by=args.name_by,
     )
     from .dask import clients_from_env
 

@@ -24,9 +24,15 @@ pytest.importorskip("distributed")
 import dask
 from distributed import Client, LocalCluster
 
-from asyncsdk import InvalidInputError, MaxirClient, MOIClient, ShardSupersededError
+from asyncsdk import (
+    ConnectorFile,
+    InvalidInputError,
+    MaxirClient,
+    MOIClient,
+    ShardSupersededError,
+)
 from asyncsdk._demo import QuietReporter
-from asyncsdk._migrate import MigrateOptions, run_migration
+from asyncsdk._migrate import MigrateOptions, name_of, run_migration
 from asyncsdk.dask import CheckpointDirectory, ShardRun, run_shards, worker_reports
 
 from . import _dask_work
@@ -318,3 +324,11 @@ async def test_an_attempt_taken_over_by_a_newer_one_stops_at_its_next_checkpoint
     with pytest.raises(ShardSupersededError, match="attempt 1 was superseded by attempt 2"):
         await run.checkpoint("t-3", count=99)
     assert store.load_shard("s")["state"] == {"count": 12}  # not overwritten
+
+
+def test_data_sources_are_named_by_file_name_or_by_connector_and_path() -> None:
+    file = ConnectorFile(uri="data/f03/q3.pdf", filename="q3.pdf")
+    assert name_of(file) == "q3.pdf"
+    assert name_of(file, "100004", by="path") == "100004_data_f03_q3.pdf"
+    with pytest.raises(InvalidInputError, match="name_by"):
+        MigrateOptions(connector_ids=["1"], dataset_id="d", name_by="uri")
