@@ -56,12 +56,13 @@ async def _cluster(workers: int, scratch: str) -> AsyncIterator[Any]:
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(__file__))}
     quiet = asyncio.subprocess.DEVNULL
     scheduler = await asyncio.create_subprocess_exec(
-        dask_cli, "scheduler", "--port", "0", "--no-dashboard",
+        dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
         "--scheduler-file", address_file, env=env, stdout=quiet, stderr=quiet,
     )  # fmt: skip
     worker = await asyncio.create_subprocess_exec(
         dask_cli, "worker", "--scheduler-file", address_file, "--nworkers", str(workers),
-        "--nthreads", "1", "--no-dashboard", env=env, stdout=quiet, stderr=quiet,
+        "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
+        env=env, stdout=quiet, stderr=quiet,
     )  # fmt: skip
     try:
         async with Client(scheduler_file=address_file, asynchronous=True) as client:  # type: ignore[no-untyped-call]
