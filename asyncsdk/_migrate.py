@@ -37,7 +37,13 @@ from typing import Any, TextIO
 
 from attrs import define, field
 
-from ._core.errors import AsyncSDKError, InvalidInputError
+from ._core.errors import (
+    AsyncSDKError,
+    BadRequestError,
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+)
 from ._core.fanout import fan_out
 from ._core.retry import RetryPolicy
 from ._demo import Reporter, make_reporter
@@ -56,6 +62,10 @@ __all__ = [
 #: Background work: patient retries (as the README recommends for bulk jobs).
 BULK_RETRY = RetryPolicy(max_attempts=8)
 _SKIP_FILE = "existing-names.json"
+#: Answers that say the service will not take this file, whatever the number of tries.
+_REFUSED = (InvalidInputError, BadRequestError, ConflictError, PermissionDeniedError)
+#: Refused files named in each shard's result (the rest are only counted).
+_REFUSED_KEPT = 20
 
 
 @define(frozen=True)
@@ -223,12 +233,14 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
         "created": 0,
         "skipped": 0,
         "unsupported": 0,
+        "failed": 0,
         "pages": 0,
-        **{k: v for k, v in shard.state.items() if k != "pending"},
+        **{k: v for k, v in shard.state.items() if k not in ("pending", "refused")},
     }
+    refused: list[str] = list(shard.state.get("refused", []))
     if shard.finished:
         # Its last page was done, but the worker died before the shard was marked done.
-        return {**counts, "pid": os.getpid()}
+        return {**counts, "pid": os.getpid(), "refused": refused}
     skip = await asyncio.to_thread(_existing, options.checkpoint_dir)
     pending = shard.state.get("pending") or []
     # The last attempt died during a page: what it created before dying is counted as
@@ -249,7 +261,7 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
         # Write-ahead, with the figures as they stood before this page: a retry of the page
         # looks these names up before creating them.
         names = [name(f) for f in files if maxir_takes(name(f)) and name(f) not in skip]
-        await shard.checkpoint(token, **counts, pending=names)
+        await shard.checkpoint(token, **counts, pending=names, refused=refused)
         todo = []
         for file in files:
             if not maxir_takes(name(file)):
@@ -262,13 +274,19 @@ async def migrate_shard(clients: Any, shard: Any, options: MigrateOptions) -> di
                 todo.append(file)
         counts["listed"] += len(files)
         async for outcome in fan_out(create, todo, concurrency=options.concurrency):
-            if outcome.error is not None:
-                raise outcome.error  # the shard is retried from its checkpoint
-            counts["created"] += 1
+            if isinstance(outcome.error, _REFUSED):
+                # The service refused this file (it will refuse it again): note it, go on.
+                counts["failed"] += 1
+                if len(refused) < _REFUSED_KEPT:
+                    refused.append(f"{outcome.item.uri}: {outcome.error}")
+            elif outcome.error is not None:
+                raise outcome.error  # transient beyond the retries: the shard is retried
+            else:
+                counts["created"] += 1
         counts["pages"] += 1
         token = page.resume_token
-        await shard.checkpoint(token, **counts, pending=[])
-    return {**counts, "pid": os.getpid()}
+        await shard.checkpoint(token, **counts, pending=[], refused=refused)
+    return {**counts, "pid": os.getpid(), "refused": refused}
 
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -286,13 +304,15 @@ class MigrateSummary:
     created: int = 0
     skipped: int = 0
     unsupported: int = 0
+    failed: int = 0
+    refused: list[str] = field(factory=list)
     pages: int = 0
     workers: dict[str, dict[str, Any]] = field(factory=dict)
     elapsed: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.shards_failed
+        return not self.shards_failed and not self.failed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -305,6 +325,8 @@ class MigrateSummary:
             "created": self.created,
             "skipped": self.skipped,
             "unsupported": self.unsupported,
+            "failed": self.failed,
+            "refused": list(self.refused),
             "pages": self.pages,
             "workers": self.workers,
             "elapsed_seconds": round(self.elapsed, 3),
@@ -321,6 +343,7 @@ class MigrateSummary:
             f"  created           {self.created:>9,}  MAXIR data sources",
             f"  skipped           {self.skipped:>9,}  already in the dataset",
             f"  unsupported       {self.unsupported:>9,}  extensions MAXIR does not take",
+            f"  refused           {self.failed:>9,}  by the service (first ones listed below)",
             f"  elapsed           {self.elapsed:>9.1f}  seconds",
             "",
             f"  {'worker':<28}{'pid':>8}{'shards':>8}{'created':>9}{'requests':>10}"
@@ -334,6 +357,8 @@ class MigrateSummary:
             )
         for failure in self.shards_failed:
             out.append(f"  FAILED {failure}")
+        for refusal in self.refused:
+            out.append(f"  refused {refusal}")
         return out
 
 
@@ -423,8 +448,9 @@ async def run_migration(
                 reporter.note(f"shard {outcome.key} FAILED: {outcome.error!r}")
                 continue
             result = outcome.result
-            for name in ("listed", "created", "skipped", "unsupported", "pages"):
+            for name in ("listed", "created", "skipped", "unsupported", "failed", "pages"):
                 setattr(summary, name, getattr(summary, name) + int(result.get(name, 0)))
+            summary.refused.extend(result.get("refused", [])[: 20 - len(summary.refused)])
             summary.shards_resumed += outcome.resumed
             summary.shards_restored += outcome.restored
             if outcome.worker is not None:
@@ -569,6 +595,9 @@ async def command(args: argparse.Namespace, out: Any) -> int:
         for line in summary.lines():
             out.line(line)
     if not summary.ok:
-        out.error(f"migrate did not complete: {len(summary.shards_failed)} shards failed")
+        out.error(
+            f"migrate did not complete: {len(summary.shards_failed)} shards failed, "
+            f"{summary.failed} files refused"
+        )
         return 1
     return 0
