@@ -32,8 +32,21 @@ from asyncsdk import (
     ShardSupersededError,
 )
 from asyncsdk._demo import QuietReporter
-from asyncsdk._migrate import MigrateOptions, name_of, run_migration
-from asyncsdk.dask import CheckpointDirectory, ShardRun, run_shards, worker_reports
+from asyncsdk._migrate import (
+    DirectoryShard,
+    MigrateOptions,
+    migrate_shard,
+    name_of,
+    run_migration,
+)
+from asyncsdk.dask import (
+    CheckpointDirectory,
+    ShardRun,
+    WorkerClients,
+    run_shards,
+    worker_reports,
+)
+from asyncsdk.emulator import Emulator
 
 from . import _dask_work
 from ._dask_work import MAXIR_CREDENTIALS, MOI_CREDENTIALS
@@ -332,3 +345,38 @@ def test_data_sources_are_named_by_file_name_or_by_connector_and_path() -> None:
     assert name_of(file, "100004", by="path") == "100004_data_f03_q3.pdf"
     with pytest.raises(InvalidInputError, match="name_by"):
         MigrateOptions(connector_ids=["1"], dataset_id="d", name_by="uri")
+
+
+async def test_files_the_service_refuses_are_counted_and_named_not_a_failed_shard(
+    tmp_path: Path,
+) -> None:
+    async with Emulator(connectors=1, files_per_connector=24, maxir_datasets=1) as emu:
+        # A MAXIR user who may not add to the dataset: every create is refused (403).
+        stranger = {**emu.maxir_credentials, "user_id": "tmm-not-a-member"}
+        async with (
+            MOIClient(emu.url, **emu.moi_credentials) as moi,
+            MaxirClient(emu.url, **emu.maxir_credentials) as owner,
+        ):
+            [dataset] = await owner.datasets.list().collect()
+            options = MigrateOptions(
+                connector_ids=["100001"], dataset_id=dataset.id, checkpoints=str(tmp_path)
+            )
+            [start] = await moi.connectors.files(100001, page_size=200).shards(1)
+            clients = WorkerClients(moi=moi, maxir=MaxirClient(emu.url, **stranger))
+            assert clients.maxir is not None
+            async with clients.maxir:
+                store = CheckpointDirectory(tmp_path)
+                run: ShardRun[DirectoryShard] = ShardRun(
+                    key="100001:*",
+                    spec=DirectoryShard("100001", None, start),
+                    resume_from=None,
+                    state={},
+                    attempt=1,
+                    checkpointed=False,
+                    store=store,
+                    record=store.load_shard("100001:*"),
+                )
+                result = await migrate_shard(clients, run, options)
+        assert (result["created"], result["failed"], result["unsupported"]) == (0, 20, 4)
+        assert len(result["refused"]) == 20
+        assert all("403" in line or "permission" in line.lower() for line in result["refused"])
