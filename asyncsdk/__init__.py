@@ -31,7 +31,7 @@ from ._core.errors import (
     TransportError,
 )
 from ._core.fanout import Outcome, fan_out
-from ._core.paging import AsyncPaginator, Page
+from ._core.paging import AsyncPaginator, ListingProgress, Page
 from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
@@ -106,6 +106,7 @@ __all__ = [
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
+    "ListingProgress",
     "LoadIntervalType",
     "MOIClient",
     "MaxirClient",

@@ -184,4 +184,5 @@ async def test_a_pagination_error_is_an_asyncsdk_error_with_the_resume_hint(
     with pytest.raises(AsyncSDKError) as info:
         await moi.tasks.list(page_size=3).collect()
     assert isinstance(info.value, PaginationError)
+    assert str(info.value).startswith("GET /task/list: page 2 repeats page 1")
     assert "error.resume_token" in str(info.value)
