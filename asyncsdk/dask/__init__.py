@@ -20,7 +20,7 @@ Needs the optional extra: ``pip install "asyncsdk[dask]"``. ::
     async with Client("tcp://scheduler:8786", asynchronous=True) as client:
         async with MOIClient.from_env() as moi:
             shards = await moi.tasks.list(page_size=100).shards(8)  # page ranges
-        outcomes = run_shards(client, work, shards, checkpoints="/shared/ck", job="count")
+        outcomes = run_shards(client, work, shards, checkpoints="/mnt/ck/count", job="count")
         async for outcome in outcomes:
             print(outcome.key, outcome.result)
 """
