@@ -219,7 +219,9 @@ async def test_a_killed_worker_s_shard_resumes_and_every_file_arrives_exactly_on
         assert sorted(cursors.values()) == [1] * 12 + [2]
 
 
-async def test_the_migrate_command_copies_then_skips_what_exists(tmp_path: Path) -> None:
+async def test_the_migrate_command_skips_what_exists_and_survives_the_death_of_its_machine(
+    tmp_path: Path,
+) -> None:
     async with emulator_process(
         connectors=1,
         files_per_connector=600,
@@ -238,33 +240,23 @@ async def test_the_migrate_command_copies_then_skips_what_exists(tmp_path: Path)
             "ASYNCSDK_MAXIR_API_KEY": MAXIR_CREDENTIALS["api_key"],
             "ASYNCSDK_MAXIR_USER_ID": MAXIR_CREDENTIALS["user_id"],
         }
-
-        async def migrate(checkpoints: str) -> dict[str, Any]:
-            """``asyncsdk migrate`` on a local cluster of one worker process."""
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "asyncsdk",
-                "migrate",
-                "100001",
-                "--dataset",
-                dataset_id,
-                "--root",
-                "data/",
-                "--workers",
-                "1",
-                "--checkpoints",
-                str(tmp_path / checkpoints),
-                "--json",
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await asyncio.wait_for(proc.communicate(), 120)
-            assert proc.returncode == 0, err.decode()
-            assert MOI_CREDENTIALS["password"] not in out.decode() + err.decode()
-            summary: dict[str, Any] = json.loads(out)
-            return summary
+        command = [
+            sys.executable,
+            "-m",
+            "asyncsdk",
+            "migrate",
+            "100001",
+            "--dataset",
+            dataset_id,
+            "--root",
+            "data/",
+            "--workers",
+            "1",
+            "--page-size",
+            "10",
+            "--checkpoints",
+            str(tmp_path / "checkpoints"),
+        ]
 
         # A hundred of the files are in the dataset already: they are skipped, not copied.
         names = await _expected_names(url, files=600)
@@ -272,12 +264,45 @@ async def test_the_migrate_command_copies_then_skips_what_exists(tmp_path: Path)
             for name in names[:100]:
                 await mx.datasources.create(dataset_id, name, url=f"https://x.example/{name}")
 
-        summary = await migrate("checkpoints")
-        assert (summary["ok"], summary["shards"]) == (True, 10)
-        assert (summary["created"], summary["skipped"], summary["unsupported"]) == (400, 100, 100)
-        [worker] = summary["workers"].values()
-        assert (worker["shards"], worker["created"], worker["logins"]) == (10, 400, 1)
+        # The first run dies with its machine (driver, scheduler and worker at once) as soon
+        # as it reports its first finished shard.
+        first = await asyncio.create_subprocess_exec(
+            *command,
+            "--no-progress",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            assert first.stdout is not None
+            while b" created, " not in (
+                line := await asyncio.wait_for(first.stdout.readline(), 60)
+            ):
+                assert line, "the first run ended before finishing a shard"
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)
+            await first.wait()
 
+        # The same command again: finished shards are not run again, the others resume.
+        second = await asyncio.create_subprocess_exec(
+            *command,
+            "--json",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(second.communicate(), 120)
+        assert second.returncode == 0, err.decode()
+        assert MOI_CREDENTIALS["password"] not in out.decode() + err.decode()
+        summary = json.loads(out)
+        assert (summary["ok"], summary["shards"], summary["unsupported"]) == (True, 10, 100)
+        assert 1 <= summary["shards_restored"] <= 9
+        assert summary["created"] + summary["skipped"] == 500 and summary["skipped"] >= 100
+        [worker] = summary["workers"].values()
+        assert worker["logins"] == 1
+
+        # Every file exactly once, the hundred that were there before included.
         async with MaxirClient(url, **MAXIR_CREDENTIALS) as mx:
             sources = await mx.datasources.list(dataset_id, page_size=1000).collect()
         assert sorted(s.name for s in sources) == sorted(names)
