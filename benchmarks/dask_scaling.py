@@ -27,6 +27,7 @@ from asyncsdk import ConnectorFile, FileType, MaxirClient, MOIClient, fan_out
 from asyncsdk._demo import QuietReporter
 from asyncsdk._migrate import MigrateOptions, maxir_takes, name_of, run_migration
 from asyncsdk.dask import WorkerClients
+from asyncsdk.emulator import MaxirCredentials, MOICredentials
 
 from ._harness import CREDENTIALS, emulator_process, measure, print_table
 
@@ -35,12 +36,20 @@ MIGRATED = 5_000
 LATENCY_MS = 20
 PER_SHARD = 16
 WORKERS = (1, 2, 4)
-MAXIR = {"api_key": "pd-emulator-project-key", "user_id": "tmm-emulator0000000000000001"}
+MOI: MOICredentials = {
+    "account_name": CREDENTIALS["account_name"],
+    "username": CREDENTIALS["username"],
+    "password": CREDENTIALS["password"],
+}
+MAXIR: MaxirCredentials = {
+    "api_key": "pd-emulator-project-key",
+    "user_id": "tmm-emulator0000000000000001",
+}
 
 
 def clients_for(url: str) -> WorkerClients:
     """Each worker's clients (imported by name on the workers)."""
-    return WorkerClients(moi=MOIClient(url, **CREDENTIALS), maxir=MaxirClient(url, **MAXIR))
+    return WorkerClients(moi=MOIClient(url, **MOI), maxir=MaxirClient(url, **MAXIR))
 
 
 @contextlib.asynccontextmanager
@@ -90,7 +99,7 @@ async def run(rounds: int = 3) -> dict[str, Any]:
                 "0",
             )
         )
-        moi = await stack.enter_async_context(MOIClient(url, **CREDENTIALS, pool_size=64))
+        moi = await stack.enter_async_context(MOIClient(url, **MOI, pool_size=64))
         mx = await stack.enter_async_context(MaxirClient(url, **MAXIR, pool_size=64))
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="asyncsdk-bench-"))
         clusters = {n: await stack.enter_async_context(_cluster(n, scratch)) for n in WORKERS}

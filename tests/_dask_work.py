@@ -10,14 +10,15 @@ from typing import Any
 from asyncsdk import MaxirClient, MOIClient
 from asyncsdk._migrate import MigrateOptions, migrate_shard
 from asyncsdk.dask import ShardRun, WorkerClients
+from asyncsdk.emulator import MaxirCredentials, MOICredentials
 
 #: The emulator's built-in test credentials (printed by ``asyncsdk emulator``; not secrets).
-MOI_CREDENTIALS = {
+MOI_CREDENTIALS: MOICredentials = {
     "account_name": "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97",
     "username": "admin:accountadmin",
     "password": "emulator-password",
 }
-MAXIR_CREDENTIALS = {
+MAXIR_CREDENTIALS: MaxirCredentials = {
     "api_key": "pd-emulator-project-key",
     "user_id": "tmm-emulator0000000000000001",
 }

@@ -46,7 +46,7 @@ from asyncsdk.dask import (
     run_shards,
     worker_reports,
 )
-from asyncsdk.emulator import Emulator
+from asyncsdk.emulator import Emulator, MaxirCredentials
 
 from . import _dask_work
 from ._dask_work import MAXIR_CREDENTIALS, MOI_CREDENTIALS
@@ -87,7 +87,7 @@ async def emulator_process(**fields: Any) -> AsyncIterator[str]:
 async def local_cluster(workers: int) -> AsyncIterator[Client]:
     with dask.config.set({"distributed.scheduler.allowed-failures": 3}):
         async with (
-            LocalCluster(
+            LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
@@ -95,7 +95,7 @@ async def local_cluster(workers: int) -> AsyncIterator[Client]:
                 dashboard_address=":0",
                 silence_logs=logging.CRITICAL,
             ) as cluster,
-            Client(cluster, asynchronous=True) as client,
+            Client(cluster, asynchronous=True) as client,  # type: ignore[no-untyped-call]
         ):
             yield client
 
@@ -377,7 +377,9 @@ async def test_files_the_service_refuses_are_counted_and_named_not_a_failed_shar
 ) -> None:
     async with Emulator(connectors=1, files_per_connector=24, maxir_datasets=1) as emu:
         # A MAXIR user who may not add to the dataset: every create is refused (403).
-        stranger = {**emu.maxir_credentials, "user_id": "tmm-not-a-member"}
+        stranger = MaxirCredentials(
+            api_key=emu.maxir_credentials["api_key"], user_id="tmm-not-a-member"
+        )
         async with (
             MOIClient(emu.url, **emu.moi_credentials) as moi,
             MaxirClient(emu.url, **emu.maxir_credentials) as owner,
