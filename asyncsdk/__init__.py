@@ -28,6 +28,7 @@ from ._core.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    ShardSupersededError,
     TransportError,
 )
 from ._core.fanout import Outcome, fan_out
@@ -130,6 +131,7 @@ __all__ = [
     "RetryPolicy",
     "S3Config",
     "ServerError",
+    "ShardSupersededError",
     "SourceType",
     "Task",
     "TaskFile",
