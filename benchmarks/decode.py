@@ -1,0 +1,280 @@
+"""Page decode: what the client spends turning one page of 100 items into typed models.
+
+For each of four listings (MOI tasks, MOI processing jobs, connector files, MAXIR data
+sources) a page body of 100 items is built in the shapes the emulator sends, then decoded the
+way a listing decodes it: the service's envelope (``unwrap``: JSON and the code check), then
+the items structured into models. Reported per page of 100 items: the whole decode, and its
+two halves (JSON alone, models alone from already-decoded dicts).
+
+No server and no event loop: this is the CPU a page costs, nothing else, measured as process
+CPU time. Rounds rotate the
+order of the listings; the figures are medians over rounds, with their range.
+
+The module imports only long-standing names (``convert.loads``/``structure``, the two
+envelopes, ``Response``), so the same file can measure an older checkout of the SDK::
+
+    PYTHONPATH=/path/to/old/checkout python benchmarks/decode.py --out old.json
+    python -m benchmarks decode --baseline old.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+import asyncsdk
+from asyncsdk._core import convert
+from asyncsdk._core.session import Response
+from asyncsdk.maxir._envelope import MaxirEnvelope
+from asyncsdk.maxir.models import DataSource
+from asyncsdk.moi._envelope import MOIEnvelope
+from asyncsdk.moi.models import ConnectorFile, Job, Task
+
+ITEMS = 100
+#: Pages decoded per timing sample; a sample is one figure of one round.
+REPEAT = 100
+
+_EPOCH = 1739261057
+_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+
+
+def _snowflake(index: int) -> str:
+    return str(((1_700_000_000_000 + index * 997) << 22) | index)
+
+
+def _byoa_time(seconds: int) -> str:
+    # MOI's BYOA service: microseconds and a "+0000" offset.
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{stamp}.{(seconds * 7919) % 1_000_000:06d}+0000"
+
+
+def _task(i: int) -> dict[str, Any]:
+    return {
+        "id": _snowflake(i),
+        "name": f"load-{i:05d}",
+        "source_connector_id": str(100001 + i % 3),
+        "source_connector_type": 5,
+        "connector_name": "oss-prod",
+        "volume_id": _snowflake(10_000 + i % 4),
+        "volume_name": "raw-documents",
+        "status": 1 + i % 3,
+        "creator": "admin:accountadmin",
+        "source_config": {
+            "common_file_task_config": {
+                "load_mode_config": {"load_interval_type": 0, "interval": 0},
+                "uris": [f"data/f{i % 10:02d}/", f"data/g{i % 7:02d}/"],
+            }
+        },
+        "start_at": _EPOCH + i,
+        "end_at": 0 if i % 3 == 1 else _EPOCH + 60 + i,
+        "created_at": _EPOCH + i,
+        "updated_at": _EPOCH + 30 + i,
+    }
+
+
+def _job(i: int) -> dict[str, Any]:
+    finished = i % 4 != 0
+    return {
+        "id": f"job-{i:08d}",
+        "workflow_name": "parse-pdfs",
+        "source_volume_names": ["raw-documents"],
+        "source_volume_ids": [_snowflake(10_000 + i % 4)],
+        "target_volume_name": "processed",
+        "target_volume_id": _snowflake(20_000),
+        "file_types": [2, 4],
+        "priority": 0,
+        "start_time": _byoa_time(_EPOCH + i),
+        "end_time": _byoa_time(_EPOCH + 90 + i) if finished else None,
+        "duration": 90 if finished else None,
+        "processed_count": 12 if finished else 3,
+        "total_count": 12,
+        "status": 2 if finished else 1,
+        "workflow_id": f"wf-{i % 5:04d}",
+        "workflow": dict.fromkeys(("components", "connections", "edges", "extra_components")),
+    }
+
+
+def _connector_file(i: int) -> dict[str, Any]:
+    path = f"data/f{i % 10:02d}/file-{i:07d}.pdf"
+    return {
+        "uri": path,
+        "filename": path.rsplit("/", 1)[1],
+        "path": path,
+        "size": (i * 2654435761) % 5_000_000 + 1024,
+        "type": 2,
+        "create_time": _EPOCH + i,
+        "update_time": _EPOCH + i,
+    }
+
+
+def _datasource(i: int) -> dict[str, Any]:
+    return {
+        "id": f"ds-{i:012x}",
+        "dataset_id": "dset-000000000001",
+        "name": f"report-{i:05d}.pdf",
+        "type": "FILE",
+        "status": "synched" if i % 5 else "synching",
+        "size": 1024 + i * 31,
+    }
+
+
+def _moi_page(key: str, items: list[dict[str, Any]]) -> bytes:
+    data = {"total": 5000, key: items}
+    return json.dumps({"code": "OK", "msg": "OK", "data": data}).encode()
+
+
+def _maxir_page(items: list[dict[str, Any]]) -> bytes:
+    data = {"total_items": 5000, "page_size": ITEMS, "page_number": 1, "records": items}
+    return json.dumps({"code": 0, "msg": "success", "data": data}).encode()
+
+
+class Listing:
+    """One listing's page body and the two halves of decoding it."""
+
+    def __init__(self, name: str, body: bytes, envelope: Any, key: str, model: type) -> None:
+        self.name = name
+        self.body = body
+        self.envelope = envelope
+        self.key = key
+        self.list_type: Any = list[model]  # type: ignore[valid-type]
+        self.response = Response("GET", "/bench", 200, _HEADERS, body)
+        self.items = json.loads(body)["data"][key]
+
+    def json_only(self) -> Any:
+        return self.envelope.unwrap(self.response)
+
+    def models_only(self) -> Any:
+        return convert.structure(self.items, self.list_type)
+
+    def whole(self) -> Any:
+        data = self.envelope.unwrap(self.response)
+        return convert.structure(data.get(self.key) or [], self.list_type)
+
+
+def listings() -> list[Listing]:
+    numbers = range(ITEMS)
+    return [
+        Listing(
+            "Task", _moi_page("tasks", [_task(i) for i in numbers]), MOIEnvelope(), "tasks", Task
+        ),
+        Listing("Job", _moi_page("jobs", [_job(i) for i in numbers]), MOIEnvelope(), "jobs", Job),
+        Listing(
+            "ConnectorFile",
+            _moi_page("files", [_connector_file(i) for i in numbers]),
+            MOIEnvelope(),
+            "files",
+            ConnectorFile,
+        ),
+        Listing(
+            "DataSource",
+            _maxir_page([_datasource(i) for i in numbers]),
+            MaxirEnvelope(),
+            "records",
+            DataSource,
+        ),
+    ]
+
+
+def _sample(fn: Callable[[], Any], repeat: int) -> float:
+    """CPU microseconds per call of ``fn``, over ``repeat`` calls: process time, not wall
+    time, so other processes sharing the cores slow a sample less (caches still suffer)."""
+    started = time.process_time()
+    for _ in range(repeat):
+        fn()
+    return (time.process_time() - started) / repeat * 1e6
+
+
+def _json_backend() -> str:
+    # Older checkouts have only the stdlib decoder and no name for it.
+    return str(getattr(convert, "JSON_BACKEND", "json (stdlib)"))
+
+
+def measure(rounds: int, repeat: int = REPEAT) -> dict[str, Any]:
+    chosen = listings()
+    for listing in chosen:  # warm-up, and a check that every page decodes to 100 models
+        decoded = listing.whole()
+        if len(decoded) != ITEMS or not isinstance(decoded[0], type(listing.models_only()[0])):
+            raise AssertionError(f"{listing.name}: decoded {len(decoded)} items")
+    samples: dict[str, dict[str, list[float]]] = {
+        listing.name: {"whole_us": [], "json_us": [], "models_us": []} for listing in chosen
+    }
+    for round_no in range(rounds):
+        shift = round_no % len(chosen)
+        for listing in chosen[shift:] + chosen[:shift]:
+            row = samples[listing.name]
+            row["whole_us"].append(_sample(listing.whole, repeat))
+            row["json_us"].append(_sample(listing.json_only, repeat))
+            row["models_us"].append(_sample(listing.models_only, repeat))
+    results: dict[str, Any] = {}
+    for name, row in samples.items():
+        results[name] = {
+            key: {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
+            for key, values in row.items()
+        }
+    return {
+        "results": results,
+        "json_backend": _json_backend(),
+        "asyncsdk": str(getattr(asyncsdk, "__file__", "?")),
+        "setup": {"items_per_page": ITEMS, "pages_per_sample": repeat, "rounds": rounds},
+    }
+
+
+def report(figures: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
+    """Print the table; with a baseline (figures of an older checkout), the speedups."""
+    backend = figures["json_backend"]
+    print(f"\n== page decode, {ITEMS} items per page (CPU µs per page; JSON: {backend})")
+    head = f"{'listing':<16}{'whole':>22}{'JSON':>10}{'models':>10}"
+    if baseline:
+        head += f"{'baseline':>12}{'speedup':>10}"
+    print(head)
+    print("-" * len(head))
+    speedups: dict[str, float] = {}
+    for name, row in figures["results"].items():
+        whole = row["whole_us"]
+        line = (
+            f"{name:<16}{whole['median']:>8.0f} ({whole['min']:.0f}-{whole['max']:.0f})"
+            f"{row['json_us']['median']:>10.0f}{row['models_us']['median']:>10.0f}"
+        )
+        if baseline and name in baseline["results"]:
+            old = baseline["results"][name]["whole_us"]["median"]
+            speedups[name] = old / whole["median"]
+            line += f"{old:>12.0f}{speedups[name]:>9.2f}x"
+        print(f"{line:<16}")
+    return speedups
+
+
+async def run(rounds: int = 5, *, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    figures = measure(rounds)
+    speedups = report(figures, baseline)
+    if baseline:
+        figures["baseline"] = baseline
+        figures["speedup_vs_baseline"] = speedups
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="page-decode figures of one SDK checkout")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--out", help="write the figures here as JSON")
+    args = parser.parse_args()
+    figures = measure(args.rounds)
+    report(figures, None)
+    if args.out:
+        with open(args.out, "w") as out:
+            json.dump(figures, out, indent=2, sort_keys=True)
+            out.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
