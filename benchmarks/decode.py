@@ -11,18 +11,22 @@ CPU time. Rounds rotate the
 order of the listings; the figures are medians over rounds, with their range.
 
 The module imports only long-standing names (``convert.loads``/``structure``, the two
-envelopes, ``Response``), so the same file can measure an older checkout of the SDK::
+envelopes, ``Response``), and no module of its package, so the same file can measure an older
+checkout of the SDK, alone or in the same rounds as this one::
 
     PYTHONPATH=/path/to/old/checkout python benchmarks/decode.py --out old.json
-    python -m benchmarks decode --baseline old.json
+    python -m benchmarks decode --decode-baseline old.json --decode-checkout /path/to/old
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +44,8 @@ from asyncsdk.moi.models import ConnectorFile, Job, Task
 ITEMS = 100
 #: Pages decoded per timing sample; a sample is one figure of one round.
 REPEAT = 100
+
+ORDER = ("Task", "Job", "ConnectorFile", "DataSource")
 
 _EPOCH = 1739261057
 _HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
@@ -230,37 +236,133 @@ def measure(rounds: int, repeat: int = REPEAT) -> dict[str, Any]:
     }
 
 
-def report(figures: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
-    """Print the table; with a baseline (figures of an older checkout), the speedups."""
-    backend = figures["json_backend"]
-    print(f"\n== page decode, {ITEMS} items per page (CPU µs per page; JSON: {backend})")
-    head = f"{'listing':<16}{'whole':>22}{'JSON':>10}{'models':>10}"
-    if baseline:
-        head += f"{'baseline':>12}{'speedup':>10}"
+def report(figures: dict[str, Any], title: str) -> None:
+    """Print one variant's table."""
+    print(
+        f"\n== page decode, {title}: CPU µs per page of {ITEMS} (JSON: {figures['json_backend']})"
+    )
+    head = f"{'listing':<16}{'whole (range)':>22}{'JSON':>10}{'models':>10}"
     print(head)
     print("-" * len(head))
-    speedups: dict[str, float] = {}
-    for name, row in figures["results"].items():
+    for name in ORDER:
+        row = figures["results"][name]
         whole = row["whole_us"]
-        line = (
-            f"{name:<16}{whole['median']:>8.0f} ({whole['min']:.0f}-{whole['max']:.0f})"
-            f"{row['json_us']['median']:>10.0f}{row['models_us']['median']:>10.0f}"
+        print(
+            f"{name:<16}{whole['median']:>8.0f} ({whole['min']:.0f}-{whole['max']:.0f})".ljust(38)
+            + f"{row['json_us']['median']:>10.0f}{row['models_us']['median']:>10.0f}"
         )
-        if baseline and name in baseline["results"]:
-            old = baseline["results"][name]["whole_us"]["median"]
-            speedups[name] = old / whole["median"]
-            line += f"{old:>12.0f}{speedups[name]:>9.2f}x"
-        print(f"{line:<16}")
-    return speedups
 
 
-async def run(rounds: int = 5, *, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
-    figures = measure(rounds)
-    speedups = report(figures, baseline)
-    if baseline:
-        figures["baseline"] = baseline
-        figures["speedup_vs_baseline"] = speedups
+def _in_subprocess(checkout: str) -> dict[str, Any]:
+    """One round of this file's figures for the SDK in ``checkout`` (another process, so the
+    two versions of the package never share an interpreter)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "figures.json")
+        env = {**os.environ, "PYTHONPATH": os.path.abspath(checkout)}
+        subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--rounds", "1", "--out", out],
+            check=True,
+            cwd=scratch,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        with open(out) as figures:
+            loaded: dict[str, Any] = json.load(figures)
+    if loaded["asyncsdk"].startswith(os.path.dirname(os.path.dirname(__file__))):
+        raise RuntimeError(f"{checkout} did not shadow this checkout's asyncsdk")
+    return loaded
+
+
+def _stdlib_only() -> dict[str, Any]:
+    saved = getattr(convert, "_fast_loads", None)
+    convert._fast_loads = None
+    try:
+        figures = measure(1)
+    finally:
+        convert._fast_loads = saved
+    figures["json_backend"] = "json (stdlib)"
     return figures
+
+
+async def run(
+    rounds: int = 5,
+    *,
+    baseline: dict[str, Any] | None = None,
+    baseline_checkout: str | None = None,
+) -> dict[str, Any]:
+    """This checkout (with its JSON decoder, and with the standard library's), and optionally
+    an older checkout run in a subprocess in the same rounds, the order rotated per round.
+    Speedups are medians of per-round ratios (older time / this time), with their range.
+    ``baseline`` (figures recorded earlier by ``--out``) is reported beside them."""
+    variants: dict[str, Callable[[], dict[str, Any]]] = {
+        "this checkout": lambda: measure(1),
+        "this checkout, stdlib json": _stdlib_only,
+    }
+    if baseline_checkout:
+        variants["baseline checkout"] = lambda: _in_subprocess(baseline_checkout)
+    names = list(variants)
+    per_round: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for round_no in range(rounds):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            per_round[name].append(variants[name]())
+    merged = {name: _merge(done) for name, done in per_round.items()}
+    for name, figures in merged.items():
+        report(figures, name)
+    speedups: dict[str, Any] = {}
+    listing_names = list(ORDER)
+    if baseline_checkout:
+        for variant in ("this checkout", "this checkout, stdlib json"):
+            speedups[f"{variant} vs baseline checkout, same rounds"] = {
+                listing: spread(
+                    [
+                        old["results"][listing]["whole_us"]["median"]
+                        / new["results"][listing]["whole_us"]["median"]
+                        for old, new in zip(
+                            per_round["baseline checkout"], per_round[variant], strict=True
+                        )
+                    ]
+                )
+                for listing in listing_names
+            }
+    if baseline:
+        speedups["this checkout vs recorded baseline"] = {
+            listing: baseline["results"][listing]["whole_us"]["median"]
+            / merged["this checkout"]["results"][listing]["whole_us"]["median"]
+            for listing in listing_names
+            if listing in baseline["results"]
+        }
+    for title, table in speedups.items():
+        print(f"  speedup, {title}:")
+        for listing, figure in table.items():
+            text = show(figure) if isinstance(figure, dict) else f"{figure:.2f}x"
+            print(f"    {listing:<16}{text}")
+    return {
+        "variants": merged,
+        "speedups": speedups,
+        "recorded_baseline": baseline,
+        "baseline_checkout": baseline_checkout,
+        "setup": {"items_per_page": ITEMS, "pages_per_sample": REPEAT, "rounds": rounds},
+    }
+
+
+def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One variant's per-round figures as medians with ranges over the rounds."""
+    results: dict[str, Any] = {}
+    for listing in ORDER:
+        results[listing] = {
+            key: spread([r["results"][listing][key]["median"] for r in rounds])
+            for key in ("whole_us", "json_us", "models_us")
+        }
+    return {"results": results, "json_backend": rounds[0]["json_backend"]}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def show(figure: dict[str, float]) -> str:
+    return f"{figure['median']:.2f}x ({figure['min']:.2f}-{figure['max']:.2f})"
 
 
 def main() -> None:
@@ -269,7 +371,7 @@ def main() -> None:
     parser.add_argument("--out", help="write the figures here as JSON")
     args = parser.parse_args()
     figures = measure(args.rounds)
-    report(figures, None)
+    report(figures, "this checkout")
     if args.out:
         with open(args.out, "w") as out:
             json.dump(figures, out, indent=2, sort_keys=True)
@@ -277,4 +379,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
