@@ -145,11 +145,12 @@ def show(figure: dict[str, float], unit: str = "x") -> str:
 
 def print_table(title: str, results: dict[str, dict[str, Any]], columns: Sequence[str]) -> None:
     print(f"\n== {title}")
-    header = f"{'variant':<40}" + "".join(f"{c:>16}" for c in columns)
+    widths = [max(16, len(c) + 2) for c in columns]
+    header = f"{'variant':<40}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
     print(header)
     print("-" * len(header))
     for name, row in results.items():
-        cells = "".join(f"{_cell(row.get(c)):>16}" for c in columns)
+        cells = "".join(f"{_cell(row.get(c)):>{w}}" for c, w in zip(columns, widths, strict=True))
         print(f"{name:<40}{cells}")
 
 
