@@ -36,7 +36,7 @@ def _scenarios(args: argparse.Namespace) -> dict[str, tuple[Runner, Runner]]:
         )
 
     return {
-        "decode": (lambda r: decode_run(r, 7), lambda r: decode_run(r, 3)),
+        "decode": (lambda r: decode_run(r, 15), lambda r: decode_run(r, 5)),
         "fanout": (
             lambda r: fanout.run(r or 5),
             lambda r: fanout.run(r or 3, calls=4_000),

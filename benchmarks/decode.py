@@ -253,83 +253,158 @@ def report(figures: dict[str, Any], title: str) -> None:
         )
 
 
-def _in_subprocess(checkout: str) -> dict[str, Any]:
-    """One round of this file's figures for the SDK in ``checkout`` (another process, so the
-    two versions of the package never share an interpreter)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        out = os.path.join(scratch, "figures.json")
+class _Remote:
+    """This file serving samples (``--serve``) in another process that imports the SDK from
+    ``checkout``: the two versions never share an interpreter, and each of its samples is taken
+    right beside this process's sample of the same listing, so both see the same machine load.
+    """
+
+    def __init__(self, checkout: str) -> None:
         env = {**os.environ, "PYTHONPATH": os.path.abspath(checkout)}
-        subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--rounds", "1", "--out", out],
-            check=True,
-            cwd=scratch,
+        self._proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=tempfile.gettempdir(),
             env=env,
-            stdout=subprocess.DEVNULL,
+            text=True,
         )
-        with open(out) as figures:
-            loaded: dict[str, Any] = json.load(figures)
-    if loaded["asyncsdk"].startswith(os.path.dirname(os.path.dirname(__file__))):
-        raise RuntimeError(f"{checkout} did not shadow this checkout's asyncsdk")
-    return loaded
+        hello = json.loads(self._readline())
+        if hello["asyncsdk"].startswith(os.path.dirname(os.path.dirname(__file__))):
+            raise RuntimeError(f"{checkout} did not shadow this checkout's asyncsdk")
+        self.json_backend: str = hello["json_backend"]
+        self.location: str = hello["asyncsdk"]
+
+    def _readline(self) -> str:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the baseline process ended")
+        return line
+
+    def sample(self, listing: str, part: str, repeat: int) -> float:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(f"{listing} {part} {repeat}\n")
+        self._proc.stdin.flush()
+        return float(self._readline())
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
 
 
-def _stdlib_only() -> dict[str, Any]:
-    saved = getattr(convert, "_fast_loads", None)
-    convert._fast_loads = None
-    try:
-        figures = measure(1)
-    finally:
-        convert._fast_loads = saved
-    figures["json_backend"] = "json (stdlib)"
-    return figures
+def _serve() -> None:
+    by_name = {listing.name: listing for listing in listings()}
+    for listing in by_name.values():
+        listing.whole()
+    print(json.dumps({"asyncsdk": asyncsdk.__file__, "json_backend": _json_backend()}))
+    sys.stdout.flush()
+    for line in sys.stdin:
+        name, part, repeat = line.split()
+        listing = by_name[name]
+        fn = {"whole": listing.whole, "json": listing.json_only, "models": listing.models_only}
+        print(_sample(fn[part], int(repeat)))
+        sys.stdout.flush()
+
+
+class _StdlibOnly:
+    """This checkout with the standard library's decoder, for the duration of a sample."""
+
+    def __enter__(self) -> None:
+        self._saved = getattr(convert, "_fast_loads", None)
+        convert._fast_loads = None
+
+    def __exit__(self, *_: object) -> None:
+        convert._fast_loads = self._saved
 
 
 async def run(
-    rounds: int = 5,
+    rounds: int = 9,
     *,
     baseline: dict[str, Any] | None = None,
     baseline_checkout: str | None = None,
+    repeat: int = 50,
 ) -> dict[str, Any]:
     """This checkout (with its JSON decoder, and with the standard library's), and optionally
-    an older checkout run in a subprocess in the same rounds, the order rotated per round.
-    Speedups are medians of per-round ratios (older time / this time), with their range.
-    ``baseline`` (figures recorded earlier by ``--out``) is reported beside them."""
-    variants: dict[str, Callable[[], dict[str, Any]]] = {
-        "this checkout": lambda: measure(1),
-        "this checkout, stdlib json": _stdlib_only,
+    an older checkout served by a subprocess. Every round takes one sample of every listing
+    and part from every variant, the variants of one listing back to back (their order
+    rotating), so a speedup is a ratio of samples taken within milliseconds of each other;
+    the figures are medians over rounds of those per-round ratios, with their range.
+    ``baseline`` (figures recorded earlier with ``--out``) is reported beside them."""
+    chosen = listings()
+    for listing in chosen:
+        listing.whole()
+    remote = _Remote(baseline_checkout) if baseline_checkout else None
+    stdlib = _StdlibOnly()
+    parts = ("whole", "json", "models")
+
+    def local(listing: Listing, part: str, plain: bool) -> float:
+        fn = {"whole": listing.whole, "json": listing.json_only, "models": listing.models_only}
+        if plain:
+            with stdlib:
+                return _sample(fn[part], repeat)
+        return _sample(fn[part], repeat)
+
+    samplers: dict[str, Callable[[Listing, str], float]] = {
+        "this checkout": lambda listing, part: local(listing, part, False),
+        "this checkout, stdlib json": lambda listing, part: local(listing, part, True),
     }
-    if baseline_checkout:
-        variants["baseline checkout"] = lambda: _in_subprocess(baseline_checkout)
-    names = list(variants)
-    per_round: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for round_no in range(rounds):
-        shift = round_no % len(names)
-        for name in names[shift:] + names[:shift]:
-            per_round[name].append(variants[name]())
-    merged = {name: _merge(done) for name, done in per_round.items()}
+    if remote is not None:
+        samplers["baseline checkout"] = lambda listing, part: remote.sample(
+            listing.name, part, repeat
+        )
+    names = list(samplers)
+    taken: dict[str, dict[str, dict[str, list[float]]]] = {
+        name: {listing.name: {part: [] for part in parts} for listing in chosen} for name in names
+    }
+    try:
+        for round_no in range(rounds):
+            for listing in chosen:
+                for part in parts:
+                    shift = round_no % len(names)
+                    for name in names[shift:] + names[:shift]:
+                        taken[name][listing.name][part].append(samplers[name](listing, part))
+    finally:
+        if remote is not None:
+            remote.close()
+    merged: dict[str, Any] = {}
+    for name in names:
+        merged[name] = {
+            "json_backend": (
+                remote.json_backend
+                if remote is not None and name == "baseline checkout"
+                else "json (stdlib)"
+                if name.endswith("stdlib json")
+                else _json_backend()
+            ),
+            "results": {
+                listing: {f"{part}_us": spread(values) for part, values in by_part.items()}
+                for listing, by_part in taken[name].items()
+            },
+        }
     for name, figures in merged.items():
         report(figures, name)
     speedups: dict[str, Any] = {}
-    listing_names = list(ORDER)
-    if baseline_checkout:
+    if remote is not None:
+        old = taken["baseline checkout"]
         for variant in ("this checkout", "this checkout, stdlib json"):
             speedups[f"{variant} vs baseline checkout, same rounds"] = {
                 listing: spread(
                     [
-                        old["results"][listing]["whole_us"]["median"]
-                        / new["results"][listing]["whole_us"]["median"]
-                        for old, new in zip(
-                            per_round["baseline checkout"], per_round[variant], strict=True
+                        a / b
+                        for a, b in zip(
+                            old[listing]["whole"], taken[variant][listing]["whole"], strict=True
                         )
                     ]
                 )
-                for listing in listing_names
+                for listing in ORDER
             }
     if baseline:
         speedups["this checkout vs recorded baseline"] = {
             listing: baseline["results"][listing]["whole_us"]["median"]
             / merged["this checkout"]["results"][listing]["whole_us"]["median"]
-            for listing in listing_names
+            for listing in ORDER
             if listing in baseline["results"]
         }
     for title, table in speedups.items():
@@ -341,20 +416,9 @@ async def run(
         "variants": merged,
         "speedups": speedups,
         "recorded_baseline": baseline,
-        "baseline_checkout": baseline_checkout,
-        "setup": {"items_per_page": ITEMS, "pages_per_sample": REPEAT, "rounds": rounds},
+        "baseline_checkout": remote.location if remote is not None else None,
+        "setup": {"items_per_page": ITEMS, "pages_per_sample": repeat, "rounds": rounds},
     }
-
-
-def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """One variant's per-round figures as medians with ranges over the rounds."""
-    results: dict[str, Any] = {}
-    for listing in ORDER:
-        results[listing] = {
-            key: spread([r["results"][listing][key]["median"] for r in rounds])
-            for key in ("whole_us", "json_us", "models_us")
-        }
-    return {"results": results, "json_backend": rounds[0]["json_backend"]}
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -369,7 +433,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="page-decode figures of one SDK checkout")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--out", help="write the figures here as JSON")
+    parser.add_argument("--serve", action="store_true", help="serve samples on stdin/stdout")
     args = parser.parse_args()
+    if args.serve:
+        _serve()
+        return
     figures = measure(args.rounds)
     report(figures, "this checkout")
     if args.out:
