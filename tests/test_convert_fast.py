@@ -20,7 +20,7 @@ import cattrs
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from asyncsdk import DecodeError
+from asyncsdk import DecodeError, ServerError
 from asyncsdk._core import convert
 from asyncsdk._core.convert import converter, loads, parse_timestamp, structure
 from asyncsdk._core.session import Response
@@ -82,15 +82,19 @@ def test_both_backends_refuse_what_is_not_json(backend: str, body: bytes) -> Non
 
 
 def test_deeply_nested_json_is_a_decode_error_not_a_recursion_error(backend: str) -> None:
-    with pytest.raises(DecodeError, match="nested too deeply"):
+    with pytest.raises(DecodeError, match="nested too deeply") as caught:
         loads(DEEP)
+    assert isinstance(caught.value, ValueError)  # the envelopes judge it like any bad body
 
 
 @pytest.mark.parametrize("envelope", [MOIEnvelope(), MaxirEnvelope()])
-def test_a_deeply_nested_answer_is_a_decode_error(backend: str, envelope: Any) -> None:
+def test_a_deeply_nested_answer_is_judged_by_its_status(backend: str, envelope: Any) -> None:
     headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+    body = b'{"code":0,"data":' + DEEP + b"}"
     with pytest.raises(DecodeError):
-        envelope.unwrap(Response("GET", "/x", 200, headers, b'{"code":0,"data":' + DEEP + b"}"))
+        envelope.unwrap(Response("GET", "/x", 200, headers, body))
+    with pytest.raises(ServerError):  # a 503 stays a (retryable) server error
+        envelope.unwrap(Response("GET", "/x", 503, headers, body))
 
 
 def test_only_bodies_without_big_integers_go_to_the_fast_decoder(

@@ -485,8 +485,9 @@ JSON_BACKEND = f"orjson {orjson.__version__}" if orjson is not None else "json (
 def loads(body: bytes | str) -> Any:
     """Decode JSON; big integers stay exact (they never pass through a float).
 
-    Raises ``ValueError`` for text that is not JSON, and :class:`DecodeError` for JSON nested
-    too deeply to decode (which the standard library reports as ``RecursionError``).
+    Raises ``ValueError`` for text that is not JSON, and for JSON nested too deeply to decode
+    (which the standard library reports as ``RecursionError``) a :class:`DecodeError` that
+    is also a ``ValueError``.
     With orjson installed it decodes byte bodies; every body it refuses is decoded again by
     the standard library, so both accept and refuse the same bodies (``NaN``, which orjson
     refuses, is read as the standard library reads it).
@@ -500,7 +501,13 @@ def loads(body: bytes | str) -> Any:
     try:
         return json.loads(body)
     except RecursionError:
-        raise DecodeError("response JSON is nested too deeply to decode") from None
+        raise _TooDeep("response JSON is nested too deeply to decode") from None
+
+
+class _TooDeep(DecodeError, ValueError):
+    """JSON nested deeper than the decoder recurses: a :class:`DecodeError` for whoever calls
+    :func:`loads`, and a ``ValueError`` like any other undecodable body, so the envelopes
+    judge it by the HTTP status as they judge a body that is not JSON."""
 
 
 def dumps(value: Any) -> bytes:
