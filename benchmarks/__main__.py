@@ -47,12 +47,20 @@ def _scenarios(args: argparse.Namespace) -> dict[str, tuple[Runner, Runner]]:
             lambda r: memory.run(r or 2, items=100_000),
         ),
         "refresh": (lambda r: refresh.run(r or 1), lambda r: refresh.run(r or 1)),
+        "dask": (lambda r: _dask(r or 3), lambda r: _dask(r or 1)),
     }
+
+
+def _dask(rounds: int) -> Coroutine[Any, Any, dict[str, Any]]:
+    # Imported only when asked for: it needs the dask extra, which the other scenarios do not.
+    from . import dask_scaling
+
+    return dask_scaling.run(rounds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    names = ["decode", "fanout", "paging", "memory", "refresh"]
+    names = ["decode", "fanout", "paging", "memory", "refresh", "dask"]
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(names))
     parser.add_argument("--quick", action="store_true", help="smaller workloads, fewer rounds")
     parser.add_argument("--rounds", type=int, help="measured rounds per variant")
