@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncsdk import AsyncSDKError, MOIClient, RetryPolicy
+from asyncsdk._core.paging import _RELOCATE_PAGES, _STUCK_LIMIT
 
 from ._scripted_paging import Reply, ScriptedMOI, by_param
 
@@ -132,5 +133,7 @@ def test_numbered_metadata_only_raises_asyncsdk_errors_within_pages_plus_one_req
         asyncio.run(_list(server.url, "tasks", prefetch, drift))
     # A total that changes between pages reads as rows moving: the pass looks for its place
     # again (drift_requests), a bounded number of times.
-    assert drift[0] <= 3 * (3 + 1 + 1)
+    # At most _STUCK_LIMIT relocations in a row hand out nothing new; each costs at most
+    # _RELOCATE_PAGES requests and the page dropped.
+    assert drift[0] <= (_STUCK_LIMIT + 3 * len(pages)) * (_RELOCATE_PAGES + 1)
     assert server.request_count <= len(pages) + 1 + drift[0]

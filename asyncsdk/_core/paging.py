@@ -193,6 +193,9 @@ class _Fetched(Generic[T]):
     skip: int = 0
     #: Anchors of the items handed out just before this page's first one (oldest first).
     before: tuple[str, ...] = ()
+    #: How many requests of its pass had been sent when this page's answer arrived: those
+    #: may have been served before it, so their answers tell whether rows moved before it.
+    seen: int = 0
 
     @property
     def total(self) -> int | None:
@@ -200,11 +203,13 @@ class _Fetched(Generic[T]):
 
 
 _TOKEN_VERSION = 1
-#: Anchors a resume token carries: enough to survive a few deleted neighbours, short enough to
-#: keep tokens small (11 characters each).
-_TOKEN_ANCHORS = 4
+#: Anchors a resume token carries: enough to survive several deleted neighbours, short enough
+#: to keep tokens small (11 characters each).
+_TOKEN_ANCHORS = 8
 #: Pages fetched, around where the position was, to find it again after the listing moved.
 _RELOCATE_PAGES = 3
+#: Relocations in a row that hand out nothing new before a pass gives up (with a token).
+_STUCK_LIMIT = 8
 
 
 def _default_key(item: Any) -> Any:
@@ -795,7 +800,7 @@ class AsyncPaginator(Generic[T]):
         start_anchors = state.start.anchors if tracking else ()
         # After a relocation the next page may start with rows handed out already (the
         # newest anchors, when the one found ended its page): drop them.
-        dedup_next = False
+        dedup_next: int | None = None
         # Relocations in a row that handed out nothing new (a listing that never settles).
         stuck = 0
         handed_then = -1
@@ -847,8 +852,8 @@ class AsyncPaginator(Generic[T]):
             """Record ``fetched`` as given out (its anchors, the items it hands out)."""
             nonlocal handed, dedup_next
             if tracking:
-                if dedup_next:
-                    dedup_next = False
+                if dedup_next == fetched.ref:
+                    dedup_next = None
                     seen = set(known())
                     digests = self._digests(fetched.meta.items)
                     hits = [n for n, d in enumerate(digests) if d in seen]
@@ -878,13 +883,17 @@ class AsyncPaginator(Generic[T]):
             assert isinstance(page.ref, int)
             return (page.ref - 1) * state.served + page.count
 
-        async def relocate(moved_total: int | None) -> _Fetched[T]:
-            """Find the position again by the anchors; the page holding the newest one,
-            with ``skip`` just past it."""
+        async def relocate(
+            suspect: _Fetched[T] | None, reuse: bool
+        ) -> tuple[_Fetched[T], _Fetched[T] | None]:
+            """Find the position again by the anchors: the page holding the newest one, with
+            ``skip`` just past it, and the page to give after it when ``suspect`` (the page
+            that showed the change) can be kept."""
             nonlocal previous, baseline, dedup_next, stuck, handed_then
+            moved_total = None if suspect is None else suspect.total
             stuck = stuck + 1 if handed == handed_then else 0
             handed_then = handed
-            if stuck >= _RELOCATE_PAGES:
+            if stuck >= _STUCK_LIMIT:
                 raise PaginationError(
                     f"the listing changed {stuck + 1} times in a row before the pass could "
                     f"hand out one more item (total {baseline} -> {moved_total}); resume from "
@@ -892,15 +901,33 @@ class AsyncPaginator(Generic[T]):
                 )
             anchors = known()
             where = set(anchors)
+
+            def found(fetched: _Fetched[T]) -> bool:
+                nonlocal previous, baseline, dedup_next
+                hits = [n for n, d in enumerate(self._digests(fetched.meta.items)) if d in where]
+                if anchors and not hits:
+                    return False
+                fetched.skip = hits[-1] + 1 if hits else 0
+                previous = ()
+                advance(fetched)
+                baseline = fetched.total
+                # The newest anchors may open the next page, when the one found ends this one.
+                assert isinstance(fetched.ref, int)
+                dedup_next = fetched.ref + 1
+                return True
+
+            # Rows inserted before the position push the anchors into the page that showed
+            # the change: found there, it costs nothing.
+            if suspect is not None and found(suspect):
+                return suspect, None
             offset = position()
             # The page holding the last item handed out, then its neighbours, nearest first in
             # the direction the rows moved (deletions pull the anchors back).
             home = max(1, (offset - 1) // state.served + 1) if offset else 1
             back, ahead = [home - 1, home - 2], [home + 1]
             grew = moved_total is not None and baseline is not None and moved_total > baseline
-            order = [home, *(ahead + back if grew else back + ahead)]
             tried: list[int] = []
-            for ref in order:
+            for ref in [home, *(ahead + back if grew else back + ahead)]:
                 if ref < 1 or ref in tried or len(tried) >= _RELOCATE_PAGES:
                     continue
                 if state.end is not None and ref > state.end:
@@ -908,15 +935,22 @@ class AsyncPaginator(Generic[T]):
                 tried.append(ref)
                 self.drift_requests += 1
                 fetched = await self._fetch_one(state, ref)
-                digests = self._digests(fetched.meta.items)
-                hits = [n for n, d in enumerate(digests) if d in where]
-                if not anchors or hits:
-                    fetched.skip = hits[-1] + 1 if hits else 0
-                    previous = ()
-                    advance(fetched)
-                    baseline = fetched.total
-                    dedup_next = True
-                    return fetched
+                if not found(fetched):
+                    continue
+                # The suspect page follows this one and was served with the same total, with
+                # nothing else in flight: no change came between the two answers, so it is
+                # the next page as it stands; otherwise it is fetched again.
+                if (
+                    reuse
+                    and suspect is not None
+                    and suspect.total == fetched.total
+                    and fetched.next_ref == suspect.ref
+                ):
+                    suspect.skip = 0
+                    return fetched, suspect
+                if suspect is not None:
+                    self.drift_requests += 1
+                return fetched, None
             raise PaginationError(
                 f"the listing moved while it was read (total {baseline} -> {moved_total}) and "
                 f"none of the last {len(anchors)} item(s) handed out is on pages "
@@ -926,55 +960,89 @@ class AsyncPaginator(Generic[T]):
 
         if start_anchors:
             # A resumed pass: check where the token's items are now before handing any out.
-            head = await relocate(None)
+            head, carry = await relocate(None, False)
         else:
-            head = await self._fetch_one(state, first)
+            head, carry = await self._fetch_one(state, first), None
             head.skip = state.start.skip
             advance(head)
             baseline = head.total
         yield give(head)
         if head.next_ref is None:
             return
-        pending: list[asyncio.Task[_Fetched[T]]] = []
+        pending: list[tuple[int, asyncio.Task[_Fetched[T]]]] = []
         next_number = head.ref + 1 if isinstance(head.ref, int) else first + 1
+        sent = 0
+        width = concurrency
+
+        async def fetch(ref: int) -> _Fetched[T]:
+            fetched = await self._fetch_one(state, ref, limit)
+            fetched.seen = sent
+            return fetched
+
+        async def settle(fetched: _Fetched[T]) -> None:
+            """Wait for the answers to requests sent before ``fetched``'s answer arrived:
+            served perhaps before it, they may show a change it does not (a row created and
+            another deleted between two pages leave the total as it was)."""
+            if tracking:
+                earlier = [task for index, task in pending if index < fetched.seen]
+                if earlier:
+                    await asyncio.wait(earlier)
 
         def moved(fetched: _Fetched[T]) -> bool:
             """Whether an answer received so far says the listing changed since the baseline."""
-            if fetched.total != baseline:
+
+            def differs(total: int | None) -> bool:
+                # A page without a total says nothing about rows moving.
+                return total is not None and baseline is not None and total != baseline
+
+            if differs(fetched.total):
                 return True
             return any(
                 task.done()
                 and not task.cancelled()
                 and task.exception() is None
-                and task.result().total != baseline
-                for task in pending
+                and differs(task.result().total)
+                for _, task in pending
             )
 
         try:
             while True:
-                bound = last_page()
-                while len(pending) < concurrency and (bound is None or next_number <= bound):
-                    pending.append(asyncio.create_task(self._fetch_one(state, next_number, limit)))
-                    next_number += 1
-                if not pending:
-                    return
-                fetched = await pending.pop(0)
-                # Without anchors (no key on these items) there is nothing to look for.
-                if tracking and moved(fetched) and (known() or not handed):
-                    # The page and those in flight are dropped (counted as sent).
-                    self.drift_requests += 1 + len(pending)
-                    await _cancel(pending)
-                    pending.clear()
-                    fetched = await relocate(fetched.total)
-                    assert isinstance(fetched.ref, int)
-                    next_number = fetched.ref + 1
-                else:
+                if carry is not None:
+                    fetched, carry = carry, None
                     advance(fetched)
+                else:
+                    bound = last_page()
+                    while len(pending) < width and (bound is None or next_number <= bound):
+                        sent += 1
+                        pending.append((sent, asyncio.create_task(fetch(next_number))))
+                        next_number += 1
+                    if not pending:
+                        return
+                    fetched = await pending.pop(0)[1]
+                    await settle(fetched)
+                    # Without anchors (no key on these items) there is nothing to look for.
+                    if tracking and moved(fetched) and (known() or not handed):
+                        # The pages in flight are dropped (counted as sent); their answers are
+                        # awaited, not cancelled, so no request of the pass is served unseen
+                        # while it looks for its place.
+                        self.drift_requests += len(pending)
+                        quiet = not pending
+                        await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
+                        pending.clear()
+                        fetched, carry = await relocate(fetched, quiet)
+                        # Pages in flight together are where changes hide best: start again
+                        # one at a time, widening as pages come back unchanged.
+                        width = 1
+                        assert isinstance(fetched.ref, int)
+                        next_number = fetched.ref + (2 if carry is not None else 1)
+                    else:
+                        advance(fetched)
+                        width = min(concurrency, width * 2)
                 yield give(fetched)
                 if fetched.next_ref is None:
                     return
         finally:
-            await _cancel(pending)
+            await _cancel([task for _, task in pending])
 
 
 def _served(ref: int, count: int, total: int | None, served: int) -> int:
