@@ -918,7 +918,7 @@ class AsyncPaginator(Generic[T]):
 
             # Rows inserted before the position push the anchors into the page that showed
             # the change: found there, it costs nothing.
-            if suspect is not None and found(suspect):
+            if reuse and suspect is not None and found(suspect):
                 return suspect, None
             offset = position()
             # The page holding the last item handed out, then its neighbours, nearest first in
@@ -937,9 +937,9 @@ class AsyncPaginator(Generic[T]):
                 fetched = await self._fetch_one(state, ref)
                 if not found(fetched):
                     continue
-                # The suspect page follows this one and was served with the same total, with
-                # nothing else in flight: no change came between the two answers, so it is
-                # the next page as it stands; otherwise it is fetched again.
+                # The suspect page follows this one and was served with the same total, and so
+                # was every other answer since: no change came between the two, so it is the
+                # next page as it stands; otherwise it is fetched again.
                 if (
                     reuse
                     and suspect is not None
@@ -1026,10 +1026,17 @@ class AsyncPaginator(Generic[T]):
                         # awaited, not cancelled, so no request of the pass is served unseen
                         # while it looks for its place.
                         self.drift_requests += len(pending)
-                        quiet = not pending
-                        await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
+                        answers = await asyncio.gather(
+                            *(t for _, t in pending), return_exceptions=True
+                        )
                         pending.clear()
-                        fetched, carry = await relocate(fetched, quiet)
+                        # Served perhaps after this page, an answer with another total means
+                        # rows moved after it too: then it cannot be trusted to relocate.
+                        steady = all(
+                            isinstance(a, BaseException) or a.total == fetched.total
+                            for a in answers
+                        )
+                        fetched, carry = await relocate(fetched, steady)
                         # Pages in flight together are where changes hide best: start again
                         # one at a time, widening as pages come back unchanged.
                         width = 1
