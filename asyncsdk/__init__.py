@@ -27,6 +27,7 @@ from ._core.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    ShardSupersededError,
     TransportError,
 )
 from ._core.fanout import Outcome, fan_out
@@ -128,6 +129,7 @@ __all__ = [
     "RetryPolicy",
     "S3Config",
     "ServerError",
+    "ShardSupersededError",
     "SourceType",
     "Task",
     "TaskFile",
