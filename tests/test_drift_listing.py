@@ -9,6 +9,10 @@ the whole run is yielded exactly once; no row is yielded twice; nothing else is 
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -17,6 +21,7 @@ import pytest
 from asyncsdk import MaxirClient, MOIClient, PaginationError
 from asyncsdk._core.paging import AsyncPaginator
 from asyncsdk.emulator import Churn, Emulator
+from asyncsdk.emulator.__main__ import environment
 
 ROWS = 5_000
 PAGE = 100
@@ -125,6 +130,35 @@ async def test_a_pass_resumed_by_a_new_client_after_rows_moved_is_exact(
     emu.move_rows(60)
     async with client_for(emu, service) as client:
         got += [item.id async for item in listing(client, 1, token)]
+    check_exact(got, before, churn)
+
+
+@pytest.mark.parametrize("service", ["moi", "maxir"])
+async def test_a_job_killed_mid_listing_resumes_exactly_in_a_new_process(
+    emu: Emulator, service: str
+) -> None:
+    listing, before, churn = setup(emu, service, seed=23)
+    # The first job is another process; rows move under it, and it dies after 1,777 rows.
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests._drift_child",
+        service,
+        emu.url,
+        "1777",
+        the_dataset(emu),
+        env={**os.environ, **environment(emu)},
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await child.communicate()
+    assert child.returncode == 0
+    first = json.loads(out)
+    got: list[str] = first["ids"]
+    assert len(got) == 1_777
+    emu.move_rows(60)
+    async with client_for(emu, service) as client:
+        got += [item.id async for item in listing(client, 8, first["token"])]
     check_exact(got, before, churn)
 
 
