@@ -21,7 +21,7 @@ import pytest
 from asyncsdk import MaxirClient, MOIClient, PaginationError
 from asyncsdk._core.paging import AsyncPaginator
 from asyncsdk.emulator import Churn, Emulator
-from asyncsdk.emulator.__main__ import environment
+from asyncsdk.emulator.__main__ import config_from_args, environment, parser
 
 ROWS = 5_000
 PAGE = 100
@@ -180,3 +180,17 @@ async def test_when_every_anchor_is_gone_the_pass_says_so_with_a_token(emu: Emul
             await moi.tasks.list(page_size=PAGE, resume_from=token).collect()
         # Never a silent skip: the error carries a token, and nothing was handed out.
         assert info.value.resume_token is not None
+
+
+async def test_churn_from_the_command_line_and_the_config() -> None:
+    args = parser().parse_args(
+        ["--churn", "0.5", "--seed", "3", "--tasks", "30", "--maxir-datasets", "0"]
+    )
+    config = config_from_args(args)
+    assert config.churn_rate == 0.5
+    async with Emulator(config) as emu, MOIClient(emu.url, **emu.moi_credentials) as moi:
+        first = await moi.tasks.list(page_size=10).collect()
+        again = await moi.tasks.list(page_size=10).collect()
+        assert [t.id for t in first] != [t.id for t in again]  # rows moved between passes
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--churn", "2"])
