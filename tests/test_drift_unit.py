@@ -114,3 +114,24 @@ async def test_without_a_key_the_old_behaviour_stays() -> None:
     got = [r async for r in paginator]
     assert 200 not in got  # the documented skip, with drift tracking off
     assert paginator.drift_requests == 0
+
+
+@pytest.mark.parametrize(("prefetch", "concurrency"), [(2, 1), (0, 3), (1, 4)])
+async def test_prefetch_and_concurrency_keep_the_guarantee(prefetch: int, concurrency: int) -> None:
+    rows = Rows(50)
+    rows.before[3] = lambda r: r.remove(50)
+    rows.before[5] = lambda r: r.insert(3, 25)
+    paginator = rows.paginator(prefetch=prefetch, concurrency=concurrency)
+    got = [r async for r in paginator]
+    assert len(got) == len(set(got))
+    assert set(range(0, 500, 10)) <= set(got)
+
+
+async def test_max_items_and_pages_after_a_relocation() -> None:
+    rows = Rows(50)
+    rows.before[3] = lambda r: r.remove(50)
+    pages = [page async for page in rows.paginator(max_items=35).pages()]
+    got = [r for page in pages for r in page.items]
+    assert got == list(range(0, 350, 10))  # 50 was handed out before it was deleted
+    # The page found again hands out only what slid back over the boundary.
+    assert [len(page.items) for page in pages] == [10, 10, 1, 10, 4]
