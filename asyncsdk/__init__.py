@@ -19,14 +19,17 @@ from ._core.errors import (
     AsyncSDKError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     DecodeError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
+    WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, Page
@@ -86,6 +89,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Block",
+    "ClientClosedError",
     "ClientStats",
     "ConflictError",
     "Connector",
@@ -122,6 +126,7 @@ __all__ = [
     "ProcessedVolume",
     "RateLimitError",
     "RawVolume",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "S3Config",
     "ServerError",
@@ -136,6 +141,7 @@ __all__ = [
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
+    "WrongEventLoopError",
     "__version__",
     "fan_out",
 ]

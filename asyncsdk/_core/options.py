@@ -57,7 +57,8 @@ CALL_OPTION_NAMES = frozenset(CallOptions.__annotations__)
 _PAGE_ONLY = frozenset(PageOptions.__annotations__) - CALL_OPTION_NAMES
 
 
-def _seconds(name: str, value: object) -> float:
+def check_seconds(name: str, value: object) -> float:
+    """``value`` as a finite number of seconds > 0, or :class:`InvalidInputError` naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInputError(f"{name} must be a number of seconds, got {value!r}")
     if not math.isfinite(value) or value <= 0:
@@ -77,7 +78,7 @@ def _check_call(options: Mapping[str, Any], allowed: frozenset[str]) -> None:
         raise InvalidInputError(f"unknown option(s): {', '.join(unknown)}")
     for name in ("timeout", "deadline"):
         if name in options:
-            _seconds(name, options[name])
+            check_seconds(name, options[name])
     if "retry" in options and not isinstance(options["retry"], RetryPolicy):
         raise InvalidInputError(f"retry must be a RetryPolicy, got {options['retry']!r}")
     if "request_id" in options:
