@@ -39,6 +39,7 @@ class Server:
     def __init__(self) -> None:
         self.url = ""
         self.seen: list[Seen] = []
+        self.arrived = asyncio.Event()  # set at each request
         self._stop = asyncio.Event()
 
     async def hang(self) -> None:
@@ -54,6 +55,7 @@ async def scripted(handler: Handler) -> AsyncIterator[Server]:
 
     async def serve(request: web.Request) -> web.StreamResponse:
         server.seen.append(Seen(request, await request.read()))
+        server.arrived.set()
         return await handler(request, server)
 
     app = web.Application()
@@ -107,7 +109,8 @@ def session(
     """A session on ``url`` with a static key (``key: k``) and :class:`PlainEnvelope`."""
     if fake is not None:
         kwargs.update(clock=fake.clock, sleep=fake.sleep)
-    return Session(url, auth=ApiKeyAuth("key", "k"), envelope=PlainEnvelope(), retry=retry, **kwargs)
+    auth = ApiKeyAuth("key", "k")
+    return Session(url, auth=auth, envelope=PlainEnvelope(), retry=retry, **kwargs)
 
 
 #: Retries every second, exactly (no jitter): waits are predictable.

@@ -326,7 +326,7 @@ async def test_a_deadline_cuts_an_attempt_short() -> None:
     async with scripted(hang) as server:
         pipeline = session(server.url)
         try:
-            with pytest.raises(APITimeoutError, match="call's deadline of 0.2 s"):
+            with pytest.raises(APITimeoutError, match=r"call's deadline of 0\.2 s"):
                 await pipeline.request("GET", "/a", idempotent=True, options={"deadline": 0.2})
         finally:
             await pipeline.aclose()
@@ -357,11 +357,9 @@ async def test_closing_fails_calls_waiting_on_a_shared_login_with_a_clear_error(
         pipeline = Session(server.url, auth=TokenAuth(provider), envelope=PlainEnvelope())
         provider.session = pipeline
         calls = [
-            asyncio.create_task(pipeline.request("GET", f"/{n}", idempotent=True))
-            for n in range(3)
+            asyncio.create_task(pipeline.request("GET", f"/{n}", idempotent=True)) for n in range(3)
         ]
-        while not server.seen:  # the login is under way (its request arrived)
-            await asyncio.sleep(0)
+        await server.arrived.wait()  # the login is under way
         await pipeline.aclose()
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(outcome, ClientClosedError) for outcome in outcomes), outcomes
