@@ -27,6 +27,7 @@ from asyncsdk import (
 )
 from asyncsdk._core.auth import Grant, TokenAuth
 from asyncsdk._core.download import Download, DownloadSource
+from asyncsdk._core.retry import RetryBudget
 from asyncsdk._core.session import Session
 from asyncsdk.emulator import Emulator
 
@@ -213,6 +214,31 @@ async def test_extra_body_needs_a_json_object() -> None:
             "POST", "/x", json=[1], idempotent=True, options={"extra_body": {"a": 1}}
         )
     await pipeline.aclose()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_successes_refund_the_retry_budget(streamed: bool) -> None:
+    # Every call fails once, then succeeds. The budget holds two retries; each success earns
+    # one back, so the calls go on retrying for ever.
+    async def handler(request: web.Request, server: Server) -> web.StreamResponse:
+        if len(server.seen) % 2:
+            return web.Response(status=503)
+        return ok()
+
+    fake = FakeTime()
+    async with scripted(handler) as server:
+        budget = RetryBudget(capacity=10, retry_cost=5, success_refund=5)
+        pipeline = session(server.url, fake=fake, budget=budget)
+        try:
+            for _ in range(6):
+                if streamed:
+                    async with pipeline.stream("GET", "/a") as raw:
+                        await raw.read()
+                else:
+                    await pipeline.request("GET", "/a", idempotent=True)
+        finally:
+            await pipeline.aclose()
+    assert len(server.seen) == 12 and pipeline.stats.retries == 6
 
 
 # -- deadlines (an injected clock: no waiting) -----------------------------------------------

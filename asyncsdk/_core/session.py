@@ -318,6 +318,18 @@ class _Run:
     def elapsed(self) -> float:
         return self.clock() - self.started
 
+    def attempt_timeout(self, timeout: float) -> tuple[float, bool]:
+        """Seconds the next attempt may take: ``timeout``, or less when the deadline is
+        nearer (then True: a timeout is the deadline's)."""
+        remaining = self.remaining()
+        if remaining is None or remaining >= timeout:
+            return timeout, False
+        if remaining <= 0:
+            raise APITimeoutError(
+                f"the call's deadline of {self.deadline:g} s ran out", request_sent=False
+            )
+        return remaining, True
+
 
 class _Reply:
     """What the loop returns: a buffered answer with its data, or a streamed one, unread,
@@ -771,7 +783,7 @@ class Session:
             if call.credentials:
                 await self._bounded(self._credentials_ready(), run, "credentials were renewed")
             try:
-                return await self._attempt(call, run, stream)
+                reply = await self._attempt(call, run, stream)
             except AuthenticationError as exc:
                 if not call.credentials or replayed or exc.status != 401:
                     raise
@@ -785,6 +797,7 @@ class Session:
             except (APIError, TransportError) as exc:
                 if call.absent_ok_on_retry and run.retries and isinstance(exc, NotFoundError):
                     return _Reply(run.response, None)
+                self._note_throttling(exc, call)
                 delay = self._next_delay(exc, call, run)
                 if delay is None:
                     raise
@@ -800,6 +813,9 @@ class Session:
                 await shared.sleep(delay)
                 run.retries += 1
                 run.backoff = delay
+            else:
+                shared.budget.refund()  # a success earns back part of what retries spent
+                return reply
 
     async def _wait_out_pause(self, call: _Call, run: _Run) -> None:
         """Wait while the client is paused by a 429 or 503, as long as this call may wait."""
@@ -850,19 +866,11 @@ class Session:
         """One request: take a slot, attach credentials, send, read (or hand over), unwrap."""
         shared = self._shared
         http = self._http()
-        seconds = call.timeout
-        remaining = run.remaining()
-        capped = remaining is not None and remaining < seconds
-        if remaining is not None and capped:
-            if remaining <= 0:
-                raise APITimeoutError(
-                    f"the call's deadline of {run.deadline:g} s ran out", request_sent=False
-                )
-            seconds = remaining
         slot = await self._take_slot(call, run)
         raw: aiohttp.ClientResponse | None = None
         started = time.perf_counter()
         try:
+            seconds, capped = run.attempt_timeout(call.timeout)
             headers = self._attempt_headers(call, run)
             shared.stats.attempts += 1
             run.sent += 1
@@ -992,12 +1000,6 @@ class Session:
     def _next_delay(self, exc: APIError | TransportError, call: _Call, run: _Run) -> float | None:
         """Seconds to wait before another attempt, or None to give up and raise ``exc``."""
         shared = self._shared
-        requested = _requested_wait(exc)
-        if isinstance(exc, RateLimitError):
-            shared.stats.rate_limited += 1
-        if requested is not None and call.api_origin and requested <= call.policy.max_retry_after:
-            # A 429 (or a 503 naming a wait) throttles the whole client, not just this call.
-            shared.pause_until = max(shared.pause_until, shared.clock() + requested)
         delay = self._retry_delay(exc, run.retries + 1, call.policy, call.idempotent)
         if delay is None or not run.fits(delay):
             return None
@@ -1005,6 +1007,16 @@ class Session:
             logger.warning("retry budget exhausted; not retrying %s %s", call.method, call.path)
             return None
         return delay
+
+    def _note_throttling(self, exc: APIError | TransportError, call: _Call) -> None:
+        """A 429 (or a 503 naming a wait) from the API throttles the whole client, not just
+        the call that saw it."""
+        shared = self._shared
+        if isinstance(exc, RateLimitError):
+            shared.stats.rate_limited += 1
+        requested = _requested_wait(exc)
+        if requested is not None and call.api_origin and requested <= call.policy.max_retry_after:
+            shared.pause_until = max(shared.pause_until, shared.clock() + requested)
 
     @staticmethod
     def _retry_delay(
