@@ -820,25 +820,25 @@ class Session:
     async def _wait_out_pause(self, call: _Call, run: _Run) -> None:
         """Wait while the client is paused by a 429 or 503, as long as this call may wait."""
         shared = self._shared
-        left = shared.pause_until - shared.clock()
-        if left <= 0:
-            return
         policy = call.policy
-        # A deadline says how long the caller will wait; without one, the retry policy does,
-        # as for the call's own 429s: some retrying at all, and no longer than max_retry_after.
-        willing = left <= policy.max_retry_after and (
-            run.fits(left) if run.deadline_at is not None else policy.max_attempts > 1
-        )
-        if not willing:
-            raise RateLimitError(
-                f"not sent: the service asked this client to wait {left:.1f} s more, longer "
-                "than this call may wait (its deadline or retry policy)",
-                status=429,
-                method=call.method,
-                path=call.path,
-                retry_after=left,
+        # Again after each wait: another call's 429 may have extended the pause meanwhile.
+        while (left := shared.pause_until - shared.clock()) > 0:
+            # A deadline says how long the caller will wait; without one, the retry policy
+            # does, as for the call's own 429s: some retrying at all, and no longer than
+            # max_retry_after.
+            willing = left <= policy.max_retry_after and (
+                run.fits(left) if run.deadline_at is not None else policy.max_attempts > 1
             )
-        await shared.sleep(left)
+            if not willing:
+                raise RateLimitError(
+                    f"not sent: the service asked this client to wait {left:.1f} s more, "
+                    "longer than this call may wait (its deadline or retry policy)",
+                    status=429,
+                    method=call.method,
+                    path=call.path,
+                    retry_after=left,
+                )
+            await shared.sleep(left)
 
     async def _credentials_ready(self) -> None:
         # Outside the retry handling: a failed login or refresh has been retried by its own
@@ -863,46 +863,17 @@ class Session:
             ) from None
 
     async def _attempt(self, call: _Call, run: _Run, stream: bool) -> _Reply:
-        """One request: take a slot, attach credentials, send, read (or hand over), unwrap."""
-        shared = self._shared
-        http = self._http()
+        """One request under a connection slot; its answer unwrapped by the envelope, or (a
+        streamed success) handed over unread together with the slot."""
         slot = await self._take_slot(call, run)
-        raw: aiohttp.ClientResponse | None = None
         started = time.perf_counter()
         try:
-            seconds, capped = run.attempt_timeout(call.timeout)
-            headers = self._attempt_headers(call, run)
-            shared.stats.attempts += 1
-            run.sent += 1
-            try:
-                raw = await http.request(
-                    call.method,
-                    call.url,
-                    params=call.query,
-                    data=call.form() if call.form is not None else call.body,
-                    headers=headers,
-                    timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
-                    # Credentials must never follow a redirect; without them a download may.
-                    allow_redirects=stream and not call.credentials,
-                )
-                if stream and raw.status < 300:
-                    reply = _Reply(None, None, raw, slot)
-                    raw = slot = None  # handed over: released by the reply
-                    return reply
-                limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
-                payload = await self._read(raw, call, limit, truncate=stream)
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                if capped and isinstance(exc, asyncio.TimeoutError):
-                    raise APITimeoutError(
-                        f"no answer within the call's deadline of {run.deadline:g} s",
-                        request_sent=True,
-                    ) from exc
-                raise transport_error(
-                    exc, call.method, call.path, seconds, shared.connect_timeout
-                ) from exc
+            raw, payload = await self._exchange(call, run, stream)
+            if payload is None:
+                reply = _Reply(None, None, raw, slot)
+                slot = None  # released with the reply
+                return reply
         finally:
-            if raw is not None:
-                raw.release()
             if slot is not None:
                 slot.release()
         response = Response(call.method, call.path, raw.status, raw.headers, payload)
@@ -917,9 +888,51 @@ class Session:
                 call.envelope.request_id(response),
             )
         data = call.envelope.unwrap(response)
-        if stream:  # an error answer the envelope did not call one
+        if stream:  # an error answer the service's envelope did not call one
             _PLAIN.unwrap(response)
         return _Reply(response, data)
+
+    async def _exchange(
+        self, call: _Call, run: _Run, stream: bool
+    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
+        """Send one request and read its answer (None: a streamed success, left unread and
+        open). aiohttp's failures become transport errors; a timeout the deadline shortened
+        says so."""
+        shared = self._shared
+        http = self._http()
+        seconds, capped = run.attempt_timeout(call.timeout)
+        headers = self._attempt_headers(call, run)
+        shared.stats.attempts += 1
+        run.sent += 1
+        raw: aiohttp.ClientResponse | None = None
+        try:
+            raw = await http.request(
+                call.method,
+                call.url,
+                params=call.query,
+                data=call.form() if call.form is not None else call.body,
+                headers=headers,
+                timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
+                # Credentials must never follow a redirect; without them a download may.
+                allow_redirects=stream and not call.credentials,
+            )
+            if stream and raw.status < 300:
+                opened, raw = raw, None  # the caller reads it
+                return opened, None
+            limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
+            return raw, await self._read(raw, call, limit, truncate=stream)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            if capped and isinstance(exc, asyncio.TimeoutError):
+                raise APITimeoutError(
+                    f"no answer within the call's deadline of {run.deadline:g} s",
+                    request_sent=True,
+                ) from exc
+            raise transport_error(
+                exc, call.method, call.path, seconds, shared.connect_timeout
+            ) from exc
+        finally:
+            if raw is not None:
+                raw.release()
 
     async def _take_slot(self, call: _Call, run: _Run) -> asyncio.Semaphore | None:
         """A connection slot, or None for a login or refresh: they skip the queue (using the
