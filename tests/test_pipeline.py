@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import time
 from collections.abc import Callable
 
 import aiohttp
@@ -391,6 +392,31 @@ async def test_closing_fails_calls_waiting_on_a_shared_login_with_a_clear_error(
     assert all(isinstance(outcome, ClientClosedError) for outcome in outcomes), outcomes
     with pytest.raises(ClientClosedError, match="closed"):
         await pipeline.request("GET", "/late", idempotent=True)
+
+
+class AlwaysStale:
+    """Tokens always inside their mandatory refresh window: every call renews first."""
+
+    async def login(self) -> Grant:
+        return Grant({"token": "t"}, expires_at=time.time() + 10, issued_at=time.time() - 990)
+
+    async def refresh(self, grant: Grant) -> Grant:
+        return await self.login()
+
+
+async def test_closing_during_a_backoff_ends_the_call_with_a_clear_error() -> None:
+    async with scripted(failing_first(100)) as server:  # type: ignore[arg-type]
+        pipeline: Session
+
+        async def closing_sleep(seconds: float) -> None:
+            await pipeline.aclose()  # the client is closed while the call waits to retry
+
+        pipeline = Session(
+            server.url, auth=TokenAuth(AlwaysStale()), envelope=PlainEnvelope(), sleep=closing_sleep
+        )
+        with pytest.raises(ClientClosedError) as info:
+            await pipeline.request("GET", "/a", idempotent=True)
+    assert len(server.seen) == 1 and info.value.attempts == 1
 
 
 async def test_a_client_used_from_a_second_event_loop_is_refused() -> None:

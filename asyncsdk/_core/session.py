@@ -779,6 +779,7 @@ class Session:
         shared = self._shared
         replayed = False
         while True:
+            self._http()  # closed while this call waited (backoff, a pause)? Stop here.
             await self._wait_out_pause(call, run)
             if call.credentials:
                 await self._bounded(self._credentials_ready(), run, "credentials were renewed")
@@ -791,6 +792,7 @@ class Session:
                 # Safe even for creates: a 401 means the service did not act.
                 replayed = True
                 shared.stats.replays += 1
+                self._http()  # a closed client renews nothing
                 renew = shared.auth.unauthorized(run.identity)
                 if not await self._bounded(renew, run, "credentials were renewed"):
                     raise
