@@ -7,7 +7,6 @@ import asyncio
 import gzip
 import re
 import time
-from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -36,6 +35,7 @@ from ._mock_http import MockHTTP
 from ._scripted_pipeline import (
     EVERY_SECOND,
     FakeTime,
+    Handler,
     PlainEnvelope,
     Server,
     ok,
@@ -111,7 +111,7 @@ async def test_credentials_go_to_the_api_origin_written_with_its_default_port() 
             async with pipeline.stream("GET", "https://files.test/files/b") as raw:
                 assert await raw.read() == b"data"
             # A buffered call to an absolute URL takes the same rule (metrics_url).
-            data = await pipeline.request(
+            data: list[int] = await pipeline.request(
                 "POST", "https://api.test:443/ob/metrics", idempotent=True
             )
             assert data == [1]
@@ -135,7 +135,7 @@ async def test_absolute_urls_must_be_http() -> None:
 # -- request ids, attempt headers, extras ----------------------------------------------------
 
 
-def failing_first(times: int, status: int = 503, **headers: str) -> Callable[..., object]:
+def failing_first(times: int, status: int = 503, **headers: str) -> Handler:
     async def handler(request: web.Request, server: Server) -> web.StreamResponse:
         if len(server.seen) <= times:
             return web.Response(status=status, headers=headers)
@@ -146,7 +146,7 @@ def failing_first(times: int, status: int = 503, **headers: str) -> Callable[...
 
 async def test_a_request_id_is_the_same_on_every_attempt_and_settable() -> None:
     fake = FakeTime()
-    async with scripted(failing_first(1)) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(1)) as server:
         pipeline = session(server.url, fake=fake)
         try:
             await pipeline.request("GET", "/a", idempotent=True, options={"request_id": "job-7"})
@@ -247,7 +247,7 @@ async def test_successes_refund_the_retry_budget(streamed: bool) -> None:
 
 async def test_a_deadline_bounds_attempts_and_backoff() -> None:
     fake = FakeTime()
-    async with scripted(failing_first(100)) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(100)) as server:
         pipeline = session(server.url, fake=fake, retry=EVERY_SECOND)
         try:
             with pytest.raises(ServerError) as info:
@@ -263,7 +263,7 @@ async def test_a_deadline_bounds_attempts_and_backoff() -> None:
 
 async def test_a_throttled_client_makes_no_call_wait_past_what_it_allows() -> None:
     fake = FakeTime()
-    async with scripted(failing_first(1, 429, **{"Retry-After": "8"})) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(1, 429, **{"Retry-After": "8"})) as server:
         pipeline = session(server.url, fake=fake)
         try:
             with pytest.raises(RateLimitError):  # the 429 itself, not retried
@@ -286,7 +286,7 @@ async def test_a_throttled_client_makes_no_call_wait_past_what_it_allows() -> No
 
 async def test_a_call_without_deadline_waits_a_pause_its_policy_would() -> None:
     fake = FakeTime()
-    async with scripted(failing_first(1, 429, **{"Retry-After": "8"})) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(1, 429, **{"Retry-After": "8"})) as server:
         pipeline = session(server.url, fake=fake)
         try:
             with pytest.raises(RateLimitError):
@@ -303,7 +303,7 @@ async def test_a_call_without_deadline_waits_a_pause_its_policy_would() -> None:
 
 async def test_a_503_retry_after_is_honoured_like_a_429() -> None:
     fake = FakeTime()
-    async with scripted(failing_first(1, 503, **{"Retry-After": "7"})) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(1, 503, **{"Retry-After": "7"})) as server:
         pipeline = session(server.url, fake=fake)
         try:
             assert await pipeline.request("GET", "/a", idempotent=True) == {"n": 2}
@@ -315,7 +315,7 @@ async def test_a_503_retry_after_is_honoured_like_a_429() -> None:
 
 async def test_a_503_asking_for_more_than_the_policy_allows_is_raised_with_its_wait() -> None:
     fake = FakeTime()
-    async with scripted(failing_first(1, 503, **{"Retry-After": "600"})) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(1, 503, **{"Retry-After": "600"})) as server:
         pipeline = session(server.url, fake=fake)
         try:
             with pytest.raises(ServerError, match=r"retry after 600 s") as info:
@@ -383,7 +383,7 @@ async def test_closing_fails_calls_waiting_on_a_shared_login_with_a_clear_error(
         provider = HangingLogin()
         pipeline = Session(server.url, auth=TokenAuth(provider), envelope=PlainEnvelope())
         provider.session = pipeline
-        calls = [
+        calls: list[asyncio.Task[None]] = [
             asyncio.create_task(pipeline.request("GET", f"/{n}", idempotent=True)) for n in range(3)
         ]
         await server.arrived.wait()  # the login is under way
@@ -405,7 +405,7 @@ class AlwaysStale:
 
 
 async def test_closing_during_a_backoff_ends_the_call_with_a_clear_error() -> None:
-    async with scripted(failing_first(100)) as server:  # type: ignore[arg-type]
+    async with scripted(failing_first(100)) as server:
         pipeline: Session
 
         async def closing_sleep(seconds: float) -> None:
@@ -494,7 +494,7 @@ def test_max_response_bytes_is_checked() -> None:
 PAYLOAD = bytes(range(256)) * 2048  # 512 KiB
 
 
-def encoding_host(always_gzip: bool) -> Callable[..., object]:
+def encoding_host(always_gzip: bool) -> Handler:
     """A host serving PAYLOAD with an ETag: gzip-encoded when the client accepts gzip (or
     always), cutting its first answer half-way, serving ranges of the stored bytes."""
 
@@ -532,7 +532,7 @@ def download(pipeline: Session, url: str) -> Download:
 
 
 async def test_a_download_asks_for_the_stored_bytes_and_resumes_them() -> None:
-    async with scripted(encoding_host(always_gzip=False)) as host:  # type: ignore[arg-type]
+    async with scripted(encoding_host(always_gzip=False)) as host:
         pipeline = session("http://api.test")
         try:
             body = b"".join([chunk async for chunk in download(pipeline, f"{host.url}/f")])
@@ -544,7 +544,7 @@ async def test_a_download_asks_for_the_stored_bytes_and_resumes_them() -> None:
 
 
 async def test_an_encoded_download_cut_part_way_is_not_spliced() -> None:
-    async with scripted(encoding_host(always_gzip=True)) as host:  # type: ignore[arg-type]
+    async with scripted(encoding_host(always_gzip=True)) as host:
         pipeline = session("http://api.test")
         received = b""
         try:
