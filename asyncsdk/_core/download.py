@@ -14,6 +14,9 @@ bytes can only be continued from the same object. The retry policy bounds how ma
 (``max_attempts``) and paces them (its backoff). A server that cannot resume (no validator, or
 it answers anything but the matching ``206``) ends the download with the transport error.
 
+While its body is read, a download holds one of the client's ``pool_size`` connection slots,
+like any call (so it never takes the connections kept for logins and refreshes).
+
 Downloads ask for ``Accept-Encoding: identity``: ``Range`` counts the bytes as stored, so the
 bytes received must be the stored ones, not a decompressed rendering of them. A server that
 encodes the body anyway still serves the download, but a cut transfer of it is not resumed
