@@ -25,7 +25,6 @@ encodes the body anyway still serves the download, but a cut transfer of it is n
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -147,7 +146,7 @@ class Download:
                     type(exc).__name__,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await self._session.sleep(delay)
 
     async def save(self, path: str | os.PathLike[str]) -> int:
         """Write the file to ``path`` and return its size in bytes.

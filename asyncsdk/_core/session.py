@@ -431,6 +431,10 @@ class Session:
     def closed(self) -> bool:
         return self._shared.closed
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait as the pipeline waits (the session's ``sleep``, replaced in tests)."""
+        await self._shared.sleep(seconds)
+
     @property
     def defaults(self) -> CallOptions:
         """The options every call of this view starts from (``timeout`` and ``retry`` apart)."""
