@@ -27,6 +27,7 @@ from asyncsdk import (
 )
 from asyncsdk._core.auth import Grant, TokenAuth
 from asyncsdk._core.download import Download, DownloadSource
+from asyncsdk._core.options import CallOptions
 from asyncsdk._core.retry import RetryBudget
 from asyncsdk._core.session import Session
 from asyncsdk.emulator import Emulator
@@ -154,6 +155,10 @@ async def test_a_request_id_is_the_same_on_every_attempt_and_settable() -> None:
             await pipeline.request("GET", "/c", idempotent=True)
             async with pipeline.stream("GET", "/d") as raw:
                 await raw.read()
+            header: CallOptions = {"extra_headers": {"x-request-id": "mine"}}
+            await pipeline.request("GET", "/e", idempotent=True, options=header)
+            both: CallOptions = {**header, "request_id": "option"}
+            await pipeline.request("GET", "/f", idempotent=True, options=both)
         finally:
             await pipeline.aclose()
     ids = [seen.headers["X-Request-ID"] for seen in server.seen]
@@ -162,8 +167,10 @@ async def test_a_request_id_is_the_same_on_every_attempt_and_settable() -> None:
         "attempt=1",
         "attempt=2",
     ]
-    generated = ids[2:]
+    generated = ids[2:5]
     assert len(set(generated)) == 3 and all(generated)  # one per call, streamed ones too
+    # One header, however the caller spelled it; the option wins over a header.
+    assert [seen.headers["X-Request-ID"] for seen in server.seen[5:]] == ["mine", "option"]
 
 
 async def test_extras_and_copies_merge_over_the_call() -> None:

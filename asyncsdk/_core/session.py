@@ -724,7 +724,7 @@ class Session:
             send_headers["Content-Type"] = "application/json"
         if "extra_headers" in opts:
             send_headers.update(opts["extra_headers"])
-        send_headers[REQUEST_ID_HEADER] = opts.get("request_id") or self._shared.next_request_id()
+        _set_request_id(send_headers, opts.get("request_id"), self._shared.next_request_id)
         return _Call(
             method=method,
             url=url,
@@ -1087,6 +1087,19 @@ def _with_extra_body(json: Any, form: object, extra: Mapping[str, Any]) -> Any:
     if form is not None or not (json is None or isinstance(json, dict)):
         raise InvalidInputError("extra_body needs a call whose body is a JSON object")
     return {**(json or {}), **extra}
+
+
+def _set_request_id(
+    headers: dict[str, str], request_id: str | None, generate: Callable[[], str]
+) -> None:
+    """One ``X-Request-ID``: the ``request_id`` option, else one the caller put in the headers
+    (any spelling), else a new one."""
+    given = [name for name in headers if name.lower() == "x-request-id"]
+    if request_id is None and given:
+        return
+    for name in given:
+        del headers[name]
+    headers[REQUEST_ID_HEADER] = request_id or generate()
 
 
 def _requested_wait(exc: AsyncSDKError) -> float | None:
