@@ -14,7 +14,9 @@ from aiohttp import web
 
 from asyncsdk import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
+    BadRequestError,
     ClientClosedError,
     InvalidInputError,
     MaxirClient,
@@ -23,6 +25,7 @@ from asyncsdk import (
     ResponseTooLargeError,
     RetryPolicy,
     ServerError,
+    TransportError,
     WrongEventLoopError,
 )
 from asyncsdk._core.auth import Grant, TokenAuth
@@ -607,3 +610,79 @@ async def test_aiohttp_sessions_close_with_the_client() -> None:
         assert isinstance(http, aiohttp.ClientSession)
         await pipeline.aclose()
         assert http.closed
+
+
+# -- the retry decision alone ----------------------------------------------------------------
+
+JITTERLESS = RetryPolicy(max_attempts=3, backoff_base=1, backoff_cap=10, jitter=lambda: 1.0)
+
+
+def server_error(status: int, retry_after: float | None = None) -> ServerError:
+    error = ServerError("failed", status=status)
+    error.retry_after = retry_after
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "attempt", "idempotent", "expected"),
+    [
+        (server_error(500), 1, True, 1.0),
+        (server_error(500), 2, True, 2.0),
+        (server_error(500), 3, True, None),  # the policy's last attempt
+        (server_error(500), 1, False, None),  # a create the service may have acted on
+        (server_error(503), 1, False, 1.0),  # 503: the service did not act
+        (server_error(503, retry_after=7), 1, True, 7.0),
+        (server_error(503, retry_after=61), 1, True, None),  # never shortened: raised
+        (server_error(200), 1, True, 1.0),  # a service failure reported with HTTP 200
+        (RateLimitError("slow", status=429, retry_after=3), 1, False, 3.0),
+        (RateLimitError("slow", status=200), 1, True, 1.0),  # a throttling code on HTTP 200
+        (APIConnectionError("cut", request_sent=True), 1, False, None),
+        (APIConnectionError("refused", request_sent=False), 1, False, 1.0),
+        (APITimeoutError("slow", request_sent=True), 1, True, 1.0),
+        (BadRequestError("bad", status=400), 1, True, None),  # not worth another attempt
+    ],
+)
+def test_the_retry_decision(
+    error: APIError | TransportError,
+    attempt: int,
+    idempotent: bool,
+    expected: float | None,
+) -> None:
+    assert Session._retry_delay(error, attempt, JITTERLESS, idempotent) == expected
+
+
+# -- every wait is bounded by the deadline -----------------------------------------------------
+
+
+async def test_a_deadline_bounds_the_wait_for_credentials() -> None:
+    async with scripted(hang) as server:
+        provider = HangingLogin()
+        pipeline = Session(server.url, auth=TokenAuth(provider), envelope=PlainEnvelope())
+        provider.session = pipeline
+        try:
+            with pytest.raises(APITimeoutError, match="while credentials were renewed") as info:
+                await pipeline.request("GET", "/a", idempotent=True, options={"deadline": 0.2})
+        finally:
+            await pipeline.aclose()
+    assert not info.value.request_sent
+    assert [seen.path for seen in server.seen] == ["/login"]  # the call itself never went out
+
+
+async def test_a_deadline_bounds_the_wait_for_a_connection_slot() -> None:
+    async def blob(request: web.Request, server: Server) -> web.StreamResponse:
+        if request.path == "/held":
+            response = web.StreamResponse()
+            await response.prepare(request)
+            await server.hang()
+            return response
+        return ok()
+
+    async with scripted(blob) as server:
+        pipeline = session(server.url, pool_size=1)
+        try:
+            async with pipeline.stream("GET", "/held"):
+                with pytest.raises(APITimeoutError, match="waiting for a connection slot"):
+                    await pipeline.request("GET", "/a", idempotent=True, options={"deadline": 0.2})
+        finally:
+            await pipeline.aclose()
+    assert [seen.path for seen in server.seen] == ["/held"]
