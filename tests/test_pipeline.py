@@ -404,6 +404,17 @@ async def test_closing_fails_calls_waiting_on_a_shared_login_with_a_clear_error(
         await pipeline.request("GET", "/late", idempotent=True)
 
 
+async def test_closing_fails_calls_in_flight_with_a_clear_error() -> None:
+    async with scripted(hang) as server:
+        pipeline = session(server.url)
+        call = asyncio.create_task(pipeline.request("POST", "/a", idempotent=False))
+        await server.arrived.wait()
+        await pipeline.aclose()
+        with pytest.raises(ClientClosedError):
+            await call
+    assert len(server.seen) == 1  # not retried into a closed client
+
+
 class AlwaysStale:
     """Tokens always inside their mandatory refresh window: every call renews first."""
 
