@@ -24,6 +24,7 @@ from ._core.errors import (
     DecodeError,
     InvalidInputError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     ResponseTooLargeError,
@@ -32,7 +33,7 @@ from ._core.errors import (
     WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
-from ._core.paging import AsyncPaginator, Page
+from ._core.paging import AsyncPaginator, ListingProgress, Page
 from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
@@ -108,6 +109,7 @@ __all__ = [
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
+    "ListingProgress",
     "LoadIntervalType",
     "MOIClient",
     "MaxirClient",
@@ -118,6 +120,7 @@ __all__ = [
     "OSSConfig",
     "Outcome",
     "Page",
+    "PaginationError",
     "PermissionDeniedError",
     "Presigned",
     "ProcessInterval",
