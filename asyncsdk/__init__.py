@@ -29,6 +29,7 @@ from ._core.errors import (
     RateLimitError,
     ResponseTooLargeError,
     ServerError,
+    ShardSupersededError,
     TransportError,
     WrongEventLoopError,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "RetryPolicy",
     "S3Config",
     "ServerError",
+    "ShardSupersededError",
     "SourceType",
     "Task",
     "TaskFile",
