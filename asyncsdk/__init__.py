@@ -20,6 +20,7 @@ from ._core.errors import (
     AuthenticationError,
     BadRequestError,
     CallCancelledError,
+    ClientClosedError,
     ConflictError,
     DecodeError,
     InvalidInputError,
@@ -27,9 +28,11 @@ from ._core.errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     ShardSupersededError,
     TransportError,
+    WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, ListingProgress, Page
@@ -90,6 +93,7 @@ __all__ = [
     "BadRequestError",
     "Block",
     "CallCancelledError",
+    "ClientClosedError",
     "ClientStats",
     "ConflictError",
     "Connector",
@@ -128,6 +132,7 @@ __all__ = [
     "ProcessedVolume",
     "RateLimitError",
     "RawVolume",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "S3Config",
     "ServerError",
@@ -143,6 +148,7 @@ __all__ = [
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
+    "WrongEventLoopError",
     "__version__",
     "fan_out",
 ]
