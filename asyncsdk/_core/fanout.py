@@ -14,12 +14,15 @@
   and leaves nothing running.
 - If the source itself fails (a listing error), the calls in flight finish and their outcomes
   are delivered, then that error is raised.
+- Every item read yields exactly one outcome, even when its call raises ``CancelledError``
+  that fan_out did not cause (the outcome then carries a :class:`CallCancelledError`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -34,7 +37,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 from attrs import define
 
-from .errors import InvalidInputError
+from .errors import CallCancelledError, InvalidInputError
 
 __all__ = ["Outcome", "fan_out"]
 
@@ -127,12 +130,28 @@ async def _fan_out(
     workers: set[asyncio.Task[None]] = set()
     pacer = _Pacer(rate) if rate is not None else None
 
+    stopping = False
+
     async def work(item: T, slot: object) -> None:
         try:
             outcome: Outcome[T, R] = Outcome(item, value=await fn(item))
         except Exception as exc:  # one item's failure is its outcome, not the loop's
             outcome = Outcome(item, error=exc)
         outcomes.put_nowait((outcome, slot))
+
+    def finished(item: T, slot: object, task: asyncio.Task[None]) -> None:
+        workers.discard(task)
+        if task.cancelled() and not stopping:
+            # Cancelled, but not by fan_out: the call raised CancelledError from inside (a task
+            # it awaited was cancelled, its client was closed under it) or someone cancelled
+            # the worker. Either way that is this item's outcome; without one, the item would
+            # be lost and its slot never freed.
+            error = CallCancelledError("the call was cancelled, though fan_out did not cancel it")
+            try:
+                task.result()
+            except asyncio.CancelledError as exc:
+                error.__cause__ = exc
+            outcomes.put_nowait((Outcome(item, error=error), slot))
 
     async def feed() -> None:
         error: BaseException | None = None
@@ -157,9 +176,16 @@ async def _fan_out(
                         await pacer.wait()
                     task = asyncio.create_task(work(item, slot), name="asyncsdk-fan-out")
                     workers.add(task)
-                    task.add_done_callback(workers.discard)
+                    task.add_done_callback(functools.partial(finished, item, slot))
         except Exception as exc:
             error = exc
+        except asyncio.CancelledError as exc:
+            if stopping:
+                raise
+            # The source raised a cancellation nobody asked for (its client closed under it):
+            # end like any failing source, or the caller would wait for the end forever.
+            error = CallCancelledError("the source of items was cancelled")
+            error.__cause__ = exc
         # Let the calls in flight finish, then signal the end.
         while workers:
             await asyncio.gather(*list(workers), return_exceptions=True)
@@ -179,6 +205,7 @@ async def _fan_out(
     finally:
         # Normal end, break, or cancellation: stop feeding, cancel what still runs, and wait
         # for it, so no task or connection outlives the loop.
+        stopping = True
         pending: list[asyncio.Task[Any]] = [feeder, *workers]
         for task in pending:
             task.cancel()
