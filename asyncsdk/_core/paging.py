@@ -657,11 +657,11 @@ class AsyncPaginator(Generic[T]):
         if fetched.items is None:
             assert self._parse is not None
             items = _check_result(self._parse(fetched.raw), fetched.ref).items
-            fetched.raw = None
             if len(items) != fetched.count:
                 raise PaginationError(
                     f"the listing's peek saw {fetched.count} item(s) but parse built {len(items)}"
                 )
+            fetched.raw = None
             fetched.items = items
         return fetched.items
 
@@ -980,7 +980,10 @@ class AsyncPaginator(Generic[T]):
             # Build the models here, while the answers sent with this one are still awaited,
             # rather than in the caller's loop once they are all in: there the time would
             # delay the next requests.
-            self._items(fetched)
+            with contextlib.suppress(Exception):
+                # Raised again, in its place, when the page is handed out; a page that fails
+                # here must still count as an answer (its total) for the drift checks.
+                self._items(fetched)
             return fetched
 
         def send() -> None:
