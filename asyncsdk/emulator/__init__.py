@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -25,11 +26,12 @@ from typing import Any, TypedDict
 from aiohttp import web
 
 from . import _blobs, maxir, moi_auth, moi_byoa, moi_connectors, moi_metrics, moi_tasks, moi_volumes
-from ._http import MOIError, moi_error_response
+from ._http import CURRENT_API, REQUEST_ID, STRICT, MOIError, ParamError, moi_error_response
 from ._processing import ProcessingStore
-from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+from ._state import GENERATIONS, EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
 from .faults import Fault
 from .maxir import MaxirStore
+from .moi_auth import AUTH_KIND
 
 __all__ = [
     "Emulator",
@@ -54,6 +56,11 @@ def build_app(state: EmulatorState) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         state.stats.requests += 1
+        caller_request_id = request.headers.get("X-Request-ID")
+        REQUEST_ID.set(caller_request_id or str(uuid.uuid4()))
+        STRICT.set(state.config.strict)
+        CURRENT_API.set(state.config.api == "current")
+        AUTH_KIND.set(None)
         fault = None
         try:
             for tick in state.tickers:
@@ -65,6 +72,8 @@ def build_app(state: EmulatorState) -> web.Application:
                 response = await handler(request)
         except MOIError as error:
             response = moi_error_response(error)
+        except ParamError as error:
+            response = moi_error_response(MOIError(400, "ErrInvalidParam", error.msg))
         route = request.match_info.route.resource
         state.stats.by_route[
             f"{request.method} {route.canonical if route is not None else request.path}"
@@ -80,6 +89,8 @@ def build_app(state: EmulatorState) -> web.Application:
                 attempt=int(attempt["attempt"]) if "attempt" in attempt else None,
                 backoff=attempt.get("backoff"),
                 fault=fault.kind if fault is not None else None,
+                request_id=caller_request_id,
+                auth=AUTH_KIND.get(),
             )
         )
         return response
@@ -145,6 +156,10 @@ class Emulator:
         if config is not None and options:
             raise TypeError("pass either an EmulatorConfig or keyword options, not both")
         self.config = config if config is not None else EmulatorConfig(**options)
+        if self.config.api not in GENERATIONS:
+            raise ValueError(
+                f"api must be one of {', '.join(GENERATIONS)}, got {self.config.api!r}"
+            )
         self.state = EmulatorState(self.config)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -209,6 +224,16 @@ class Emulator:
             "username": self.config.username,
             "password": self.config.password,
         }
+
+    @property
+    def api(self) -> str:
+        """The MOI API generation served: ``"seed"`` or ``"current"``."""
+        return self.config.api
+
+    @property
+    def api_key(self) -> str:
+        """The MOI API key this emulator accepts in the ``moi-key`` header."""
+        return self.config.moi_api_key
 
     @property
     def maxir_credentials(self) -> MaxirCredentials:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from . import Emulator, EmulatorConfig
+from ._state import GENERATIONS
 from .faults import KINDS, Fault
 
 
@@ -79,6 +80,19 @@ def add_emulator_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=d.host, help="address to listen on (%(default)s)")
     p.add_argument("--port", type=int, default=8000, help="port, 0 for any free one (%(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for data and faults")
+    p.add_argument(
+        "--api",
+        choices=GENERATIONS,
+        default=d.api,
+        help="MOI API generation to speak: the seed-era wire or the current one the vendor's "
+        "clients speak (%(default)s)",
+    )
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="ignore query parameters and body fields a route does not know (default: refuse "
+        "them with a 400 naming them)",
+    )
     p.add_argument(
         "--access-token-ttl",
         type=float,
@@ -183,6 +197,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         host=args.host,
         port=args.port,
         seed=args.seed,
+        api=args.api,
+        strict=not args.lenient,
         access_token_ttl=args.access_token_ttl,
         refresh_token_ttl=args.refresh_token_ttl,
         latency_ms=args.latency_ms,
@@ -208,6 +224,7 @@ def environment(emu: Emulator) -> dict[str, str]:
         "ASYNCSDK_MOI_ACCOUNT_NAME": moi["account_name"],
         "ASYNCSDK_MOI_USERNAME": moi["username"],
         "ASYNCSDK_MOI_PASSWORD": moi["password"],
+        "ASYNCSDK_MOI_API_KEY": emu.api_key,
         "ASYNCSDK_MAXIR_BASE_URL": emu.url,
         "ASYNCSDK_MAXIR_API_KEY": maxir["api_key"],
         "ASYNCSDK_MAXIR_USER_ID": maxir["user_id"],
@@ -220,6 +237,7 @@ async def serve(config: EmulatorConfig, *, out: TextIO | None = None) -> None:
     async with Emulator(config) as emu:
         # The URL ends the first line: scripts take it from there.
         lines = [f"asyncsdk emulator listening on {emu.url}"]
+        lines.append(f"# MOI API: {config.api}" + ("" if config.strict else " (lenient)"))
         faults = ", ".join(
             f"{f.kind} {f.rate:g}" + (f" on {f.path}" if f.path else "") for f in config.faults
         )

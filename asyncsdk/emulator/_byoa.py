@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._http import MOIError, Params, json_response
+from ._http import MOIError, ParamError, Params, json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -38,24 +38,32 @@ def byoa_not_found(msg: str) -> ByoaError:
     return ByoaError(404, msg)
 
 
+def _value_error(msg: str) -> web.Response:
+    return json_response(
+        {"detail": [{"loc": ["body"], "msg": msg, "type": "value_error"}]}, status=422
+    )
+
+
 def byoa_route(handler: Handler) -> Handler:
-    """Wrap a BYOA handler: check ``user-id``, and answer errors the way FastAPI does."""
+    """Wrap a BYOA handler: check ``user-id`` (a caller with an API key has none: the gateway
+    vouches for it), and answer errors the way FastAPI does."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
-            if not request.headers.get("user-id"):
+            if not request.headers.get("user-id") and not request.headers.get("moi-key"):
                 raise missing("header", "user-id")
             return await handler(request)
         except ByoaError as error:
             return json_response({"detail": error.detail}, status=error.status)
+        except ParamError as error:
+            if error.unknown:
+                return json_response({"detail": error.msg}, status=400)
+            return _value_error(error.msg)
         except MOIError as error:
-            # The shared parameter readers raise the Go service's error: say it FastAPI's way.
+            # Volume routes share checks with the Go service: say them FastAPI's way.
             if error.status == 400:
-                return json_response(
-                    {"detail": [{"loc": ["body"], "msg": error.msg, "type": "value_error"}]},
-                    status=422,
-                )
+                return _value_error(error.msg)
             return json_response({"detail": error.msg}, status=error.status)
 
     return wrapped

@@ -286,6 +286,10 @@ class ProcessingStore:
             "status": JOB_RUNNING,
             "file_ids": [r["id"] for r in records],
             "unfinished": [r["id"] for r in records],  # in start order, as scheduled
+            # The load task whose files started this job, when they came from one.
+            "trigger_task_id": next(
+                (str(f["task_id"]) for _, f in sources if f.get("task_id")), None
+            ),
         }
         self.jobs[job_id] = job
         self._active[job_id] = None

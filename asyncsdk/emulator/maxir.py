@@ -37,7 +37,7 @@ from aiohttp import BodyPartReader, web
 from attrs import define
 
 from ._blobs import Blob
-from ._http import MOIError, Params, json_response
+from ._http import ParamError, Params, json_response
 from ._state import EmulatorState
 
 __all__ = ["PREFIX", "MaxirError", "MaxirStore", "TraceRecord", "setup"]
@@ -362,7 +362,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         except MaxirError as error:
             code = error.code
             response = json_response({"code": error.code, "msg": error.msg}, status=error.status)
-        except MOIError as error:  # the shared parameter helpers raise MOI's kind
+        except ParamError as error:
             code = 300001
             response = json_response(
                 {"code": code, "msg": f"Invalid parameters {error.msg}"}, status=400

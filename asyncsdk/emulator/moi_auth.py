@@ -1,18 +1,25 @@
-"""MOI login and refresh (MOI-API.md §2), and the token check every other MOI route passes.
+"""MOI authentication: login and refresh, API keys, and the check every other MOI route passes.
 
-Conventions for what the docs leave open (D16): bad credentials and expired or revoked tokens
-answer HTTP 401 ``{"code": "ErrUnauthorized", ...}``.
+A caller authenticates either with an API key in the ``moi-key`` header (what today's service
+issues and the vendor's own clients send, nothing else) or with the login flow's headers
+(``Access-Token``, ``uid``, ``user-id``). Bad credentials and expired or revoked tokens answer
+HTTP 401 ``{"code": "ErrUnauthorized", ...}``.
 """
 
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from ._http import MOIError, Params, invalid, moi_ok
 from ._state import EmulatorState
+
+#: How the request being answered authenticated (``"api_key"`` or ``"token"``), for the log.
+AUTH_KIND: ContextVar[str | None] = ContextVar("emulator_auth_kind", default=None)
+API_KEY_HEADER = "moi-key"
 
 
 def _unauthorized(msg: str) -> MOIError:
@@ -41,7 +48,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         return access, refresh
 
     async def login(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, known=("account_name", "username", "password"))
         for name in ("account_name", "username", "password"):
             if not params.get_str(name):
                 raise invalid(f"{name} is required")
@@ -62,7 +69,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         )
 
     async def refresh(request: web.Request) -> web.Response:
-        await Params.read(request)
+        await Params.read(request, known=("type",))  # the seed's body: {"type": "user"}
         # A revoked (but unexpired) access token may still be refreshed: revocation models the
         # service dropping sessions, after which clients are expected to refresh and replay.
         access_check = state.tokens.check(
@@ -85,7 +92,15 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         return moi_ok(headers={"Access-Token": access, "Refresh-Token": refresh_token or ""})
 
     def check(request: web.Request) -> None:
-        """Raise 401 unless the request carries a valid token, its uid, and the account id."""
+        """Raise 401 unless the request carries a valid API key, or a valid token, its uid, and
+        the account id."""
+        key = request.headers.get(API_KEY_HEADER)
+        if key is not None:
+            if key != config.moi_api_key:
+                state.stats.unauthorized += 1
+                raise _unauthorized("invalid API key")
+            AUTH_KIND.set("api_key")
+            return
         result = state.tokens.check(request.headers.get("Access-Token"), "access")
         reason = result.reason
         if not reason:
@@ -97,6 +112,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         if reason:
             state.stats.unauthorized += 1
             raise _unauthorized(reason)
+        AUTH_KIND.set("token")
 
     state.moi_auth_check = check
     app.router.add_post("/auth/login", login)

@@ -1,15 +1,21 @@
-"""MOI processing on the BYOA service: workflows and jobs (MOI-API.md §7, §8).
+"""MOI processing on the BYOA service: workflows and jobs.
 
-Both path generations are served over one store (D4): ``index_workflow`` /
-``index_workflow_job`` (the seed) and ``workflow_meta`` / ``workflow_job`` (May 2025 on).
-Workflow update answers on PUT and POST (D18); job-file retry takes the body ``files`` or the
-query ``file_ids`` (D19); job listings take ``page`` as an alias of ``page_num`` and ``status``
-of ``statuses`` (D7). A create answers ``data: null``, without the new id (D6).
+One generation's paths are served, over one store: ``index_workflow`` / ``index_workflow_job``
+(the seed) or ``workflow_meta`` / ``workflow_job`` (May 2025 on, ``api="current"``).
+Workflow update answers on PUT and POST; job-file retry takes the body ``files`` or the query
+``file_ids``. A create answers ``data: null``, without the new id.
+
+Job listings page by ``page_num`` in the seed (the service's own OpenAPI spec) and by ``page``
+in the current generation (the vendor's own clients). The real service, a FastAPI app, ignores a
+query parameter it does not declare, so a client may send both names with the same number; the
+emulator accepts the other generation's name only as such a duplicate, and refuses it alone
+(it would be ignored: every page would be page 1) or disagreeing.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -25,14 +31,93 @@ from ._byoa import (
     required,
     unprocessable,
 )
-from ._http import Params, byoa_ok
+from ._http import ParamError, Params, byoa_ok
 from ._processing import FILE_COUNTERS, ProcessingStore, millis
 from ._state import EmulatorState
 
 _PREFIX = "/byoa/api/v1"
-_WORKFLOW_BASES = ("index_workflow", "workflow_meta")
-_JOB_BASES = ("index_workflow_job", "workflow_job")
+_BASES = {
+    "seed": ("index_workflow", "index_workflow_job"),
+    "current": ("workflow_meta", "workflow_job"),
+}
 _SORTABLE = ("created_at", "updated_at", "name", "priority")
+_WORKFLOW_FIELDS = (
+    "name",
+    "source_volume_ids",
+    "source_volume_names",
+    "file_types",
+    "process_mode",
+    "workflow",
+    "priority",
+    "create_target_volume_name",
+    "target_volume_id",
+    "target_volume_name",
+)
+_WORKFLOW_LIST_PARAMS = (
+    "offset",
+    "limit",
+    "name_search",
+    "status",
+    "process_modes",
+    "file_types",
+    "priority",
+    "creator",
+    "sort_field",
+    "sort_order",
+)
+#: Job-list filters: the seed's OpenAPI spec's, plus the vendor clients' in the current API.
+_JOB_FILTERS = {
+    "seed": ("workflow_id", "name_search", "file_types", "priority", "sort_field", "sort_order"),
+    "current": (
+        "workflow_id",
+        "name_search",
+        "file_types",
+        "priority",
+        "sort_field",
+        "sort_order",
+        "source_file_id",
+        "status",
+    ),
+}
+#: Which page-number parameter each generation reads.
+_PAGE_PARAM = {"seed": "page_num", "current": "page"}
+_JOB_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "created_at": lambda j: j["start"],
+    "start_time": lambda j: j["start"],
+    "end_time": lambda j: j["end"] if j["end"] is not None else float("inf"),
+    "priority": lambda j: j["priority"],
+}
+_JOB_STATUS_NAMES = {"unknown": 0, "running": 1, "completed": 2, "failed": 3}
+
+
+def _page_number(params: Params, api: str) -> int:
+    """The page asked for, by this generation's parameter name (see the module docstring)."""
+    own = _PAGE_PARAM[api]
+    other = _PAGE_PARAM["current" if api == "seed" else "seed"]
+    if params.has(own):
+        page = query_int(params, (own,), 1, 1)
+        if params.has(other) and params.get_int(other) != page:
+            raise ParamError(f"{other}={params.raw(other)!r} disagrees with {own}={page}")
+        return page
+    if params.has(other):
+        raise ParamError(
+            f"this service pages by {own!r}; {other!r} alone would be ignored", unknown=True
+        )
+    return 1
+
+
+def _job_status(params: Params) -> int | None:
+    """The current generation's ``status`` filter: a number or a name (``"running"``)."""
+    value = params.get_str("status")
+    if value is None or value == "":
+        return None
+    if value.strip().isdigit():
+        return int(value)
+    if value.lower() in _JOB_STATUS_NAMES:
+        return _JOB_STATUS_NAMES[value.lower()]
+    raise unprocessable(
+        ["query", "status"], f"Input should be one of {', '.join(_JOB_STATUS_NAMES)} or a number"
+    )
 
 
 def _process_mode(params: Params) -> dict[str, int]:
@@ -57,6 +142,8 @@ def _graph(params: Params) -> dict[str, Any]:
 
 
 def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) -> None:
+    api = state.config.api
+
     def workflow_or_404(workflow_id: str) -> dict[str, Any]:
         workflow = store.workflows.get(workflow_id)
         if workflow is None:
@@ -102,7 +189,7 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
 
     @byoa_route
     async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, _WORKFLOW_FIELDS)
         store.advance()
         name = body_str(params, "name")
         unique_name(name)
@@ -124,7 +211,7 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
 
     @byoa_route
     async def list_workflows(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, _WORKFLOW_LIST_PARAMS)
         store.advance()
         offset = query_int(params, ("offset",), 0, 0)
         limit = query_int(params, ("limit",), 20, 1)
@@ -171,7 +258,7 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
     @byoa_route
     async def update_workflow(request: web.Request) -> web.Response:
         workflow = workflow_or_404(request.match_info["workflow_id"])
-        params = await Params.read(request)
+        params = await Params.read(request, _WORKFLOW_FIELDS)
         store.advance()
         changes: dict[str, Any] = {}
         if params.has("name"):
@@ -197,7 +284,7 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
 
     @byoa_route
     async def delete_workflow(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("delete_data",))
         store.advance()
         workflow = workflow_or_404(request.match_info["workflow_id"])
         store.delete_workflow(workflow["id"], params.get_bool("delete_data"))
@@ -205,10 +292,11 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
 
     @byoa_route
     async def list_jobs(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, (*_JOB_FILTERS[api], "page", "page_num", "page_size"))
         store.advance()
-        page = query_int(params, ("page_num", "page"), 1, 1)
-        page_size = query_int(params, ("page_size",), 10, 1)
+        page = _page_number(params, api)
+        # The seed's spec defaults to 10 a page, the vendor's clients document 20.
+        page_size = query_int(params, ("page_size",), 10 if api == "seed" else 20, 1)
         items = list(store.jobs.values())
         workflow_id = params.get_str("workflow_id")
         if workflow_id:
@@ -225,21 +313,41 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
         wanted = set(params.get_int_list("file_types"))
         if wanted:
             items = [j for j in items if wanted & set(j["file_types"])]
+        priorities = set(params.get_int_list("priority"))
+        if priorities:
+            items = [j for j in items if j["priority"] in priorities]
+        status = _job_status(params) if api == "current" else None
+        if status is not None:
+            items = [j for j in items if j["status"] == status]
+        source_file_id = params.get_str("source_file_id") if api == "current" else None
+        if source_file_id:
+            items = [
+                j
+                for j in items
+                if any(store.files[f]["source_file_id"] == source_file_id for f in j["file_ids"])
+            ]
+        sort_field = params.get_str("sort_field") or "created_at"
+        if sort_field not in _JOB_SORT_KEYS:
+            raise unprocessable(["query", "sort_field"], f"cannot sort by {sort_field!r}")
+        sort_key = _JOB_SORT_KEYS[sort_field]
         sort_order = (params.get_str("sort_order") or "desc").lower()
         if sort_order not in ("asc", "desc", "ascend", "descend"):
             raise unprocessable(["query", "sort_order"], "Input should be 'asc' or 'desc'")
         # Newest first unless told otherwise; ties broken by creation order, so pages are
         # stable.
-        items.sort(key=lambda j: (j["start"], j["seq"]), reverse=sort_order.startswith("desc"))
+        items.sort(key=lambda j: (sort_key(j), j["seq"]), reverse=sort_order.startswith("desc"))
         start = (page - 1) * page_size
         return byoa_ok(
-            {
-                "total": len(items),
-                "jobs": [
-                    store.render_job(j, detail=False) for j in items[start : start + page_size]
-                ],
-            }
+            {"total": len(items), "jobs": [render(j) for j in items[start : start + page_size]]}
         )
+
+    def render(job: dict[str, Any]) -> dict[str, Any]:
+        out = store.render_job(job, detail=False)
+        trigger = job.get("trigger_task_id")
+        if api == "current" and trigger is not None:
+            # The vendor's clients read description.triggerTaskID, a string or a number.
+            out["description"] = {"triggerTaskID": int(trigger) if trigger.isdigit() else trigger}
+        return out
 
     @byoa_route
     async def get_job(request: web.Request) -> web.Response:
@@ -249,10 +357,12 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
 
     @byoa_route
     async def job_files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        # Job files page by page_num in both generations (the vendor's clients do not list
+        # them; the OpenAPI spec of the renamed paths says page_num).
+        params = await Params.read(request, ("page_num", "page_size", "statuses", "status"))
         store.advance()
         job = job_or_404(request.match_info["job_id"])
-        page = query_int(params, ("page_num", "page"), 1, 1)
+        page = query_int(params, ("page_num",), 1, 1)
         page_size = query_int(params, ("page_size",), 10, 1)
         records = [store.files[f] for f in job["file_ids"]]
         counters = dict.fromkeys(FILE_COUNTERS.values(), 0)
@@ -272,7 +382,7 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
 
     @byoa_route
     async def retry_files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("files", "file_ids"))
         store.advance()
         job = job_or_404(request.match_info["job_id"])
         if "files" in params.body:
@@ -295,19 +405,18 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
         store.retry(job, ids)
         return byoa_ok(None)
 
-    for base in _WORKFLOW_BASES:
-        collection = f"{_PREFIX}/{base}"
-        item = f"{collection}/{{workflow_id}}"
-        app.router.add_post(collection, create)
-        app.router.add_get(collection, list_workflows)
-        app.router.add_get(item, get_workflow)
-        app.router.add_put(item, update_workflow)
-        app.router.add_post(item, update_workflow)
-        app.router.add_delete(item, delete_workflow)
-    for base in _JOB_BASES:
-        collection = f"{_PREFIX}/{base}"
-        item = f"{collection}/{{job_id}}"
-        app.router.add_get(collection, list_jobs)
-        app.router.add_get(item, get_job)
-        app.router.add_get(f"{item}/files", job_files)
-        app.router.add_post(f"{item}/files", retry_files)
+    workflows, jobs = _BASES[api]
+    collection = f"{_PREFIX}/{workflows}"
+    item = f"{collection}/{{workflow_id}}"
+    app.router.add_post(collection, create)
+    app.router.add_get(collection, list_workflows)
+    app.router.add_get(item, get_workflow)
+    app.router.add_put(item, update_workflow)
+    app.router.add_post(item, update_workflow)
+    app.router.add_delete(item, delete_workflow)
+    collection = f"{_PREFIX}/{jobs}"
+    item = f"{collection}/{{job_id}}"
+    app.router.add_get(collection, list_jobs)
+    app.router.add_get(item, get_job)
+    app.router.add_get(f"{item}/files", job_files)
+    app.router.add_post(f"{item}/files", retry_files)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
@@ -26,6 +27,20 @@ WAITING, UPLOADING, F_PAUSED, FAILED, SUCCEEDED, RETRYING = 1, 2, 3, 4, 5, 6
 _ONCE = 4
 _PAUSING_SECONDS = 0.2
 _ORDER_FIELDS = ("end_at", "created_at", "updated_at")
+_CREATE_FIELDS = ("source_connector_id", "volume_id", "source_config", "name", "config_type")
+_LIST_PARAMS = (
+    "page",
+    "page_size",
+    "status",
+    "load_interval_types",
+    "interval_types",
+    "keyword",
+    "order_by",
+    "is_desc",
+)
+#: The current service names task statuses in ``/task/get`` (the vendor's Go model types
+#: ``status`` as a string).
+_STATUS_NAMES = {RUNNING: "running", PAUSING: "pausing", PAUSED: "paused", FINISHED: "finished"}
 V = TypeVar("V")
 
 
@@ -299,6 +314,33 @@ class TaskStore:
             task["status"] = RUNNING
             task["end_at"] = 0
 
+    def render_current(self, task: dict[str, Any]) -> dict[str, Any]:
+        """``/task/get``'s answer in the current generation: the task itself, with the status
+        named and the times as RFC 3339 strings (unset times left out), plus the fields the
+        vendor's model adds (``volume_path``, ``source_files``, ``load_results``)."""
+        files = self.files.get(task["id"], {}).values()
+        out: dict[str, Any] = {
+            "id": task["id"],
+            "source_connector_id": int(task["source_connector_id"]),
+            "source_connector_type": str(task["source_connector_type"]),
+            "volume_id": task["volume_id"],
+            "volume_name": task["volume_name"],
+            "volume_path": {"id_list": [task["volume_id"]], "name_list": [task["volume_name"]]},
+            "name": task["name"],
+            "creator": task["creator"],
+            "status": _STATUS_NAMES.get(task["status"], str(task["status"])),
+            "source_config": task["source_config"],
+            "connector_name": task["connector_name"],
+            "source_files": [[f["name"] for f in files]],
+            "load_results": [
+                {"lines": 1, "reason": f["reason"]} for f in files if f["status"] == SUCCEEDED
+            ],
+        }
+        for key in ("start_at", "end_at", "created_at", "updated_at"):
+            if task[key]:
+                out[key] = _rfc3339(task[key])
+        return out
+
     def get(self, task_id: Any) -> dict[str, Any]:
         if task_id is None or str(task_id).strip() == "":
             raise invalid("task_id is required")
@@ -306,6 +348,10 @@ class TaskStore:
         if task is None:
             raise not_found(f"task {task_id} not found")
         return task
+
+
+def _rfc3339(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _interval_type(task: dict[str, Any]) -> int:
@@ -322,7 +368,9 @@ def setup(app: web.Application, state: EmulatorState, connectors: ConnectorStore
     state.tickers.append(store.advance)
 
     async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, _CREATE_FIELDS)
+        if params.get_int("config_type", 1) != 1:
+            raise invalid("config_type must be 1 (a file load task)")
         connector = connectors.get(params.raw("source_connector_id"))
         volume_id = params.get_str("volume_id")
         if not volume_id or volume_id not in state.raw_volumes.volumes:
@@ -351,7 +399,7 @@ def setup(app: web.Application, state: EmulatorState, connectors: ConnectorStore
         return moi_ok()  # no id comes back (D6)
 
     async def list_tasks(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, _LIST_PARAMS)
         page = params.get_int("page", 1) or 1
         page_size = params.get_int("page_size", 10) or 10
         if page < 1 or page_size < 1:
@@ -390,11 +438,14 @@ def setup(app: web.Application, state: EmulatorState, connectors: ConnectorStore
         return moi_ok_encoded(encoded)
 
     async def get(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        return moi_ok({"task": store.get(params.raw("task_id"))})
+        params = await Params.read(request, ("task_id",))
+        task = store.get(params.raw("task_id"))
+        if state.config.api == "current":
+            return moi_ok(store.render_current(task))
+        return moi_ok({"task": task})
 
     async def update(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("task_id", "load_mode_config", "uris"))
         task = store.get(params.raw("task_id"))
         common = task["source_config"]["common_file_task_config"]
         mode = params.raw("load_mode_config")
@@ -416,7 +467,9 @@ def setup(app: web.Application, state: EmulatorState, connectors: ConnectorStore
 
     def mutation(action: str) -> Any:
         async def handle(request: web.Request) -> web.Response:
-            params = await Params.read(request)
+            params = await Params.read(
+                request, ("task_id", "ids") if action == "retry" else ("task_id",)
+            )
             task = store.get(params.raw("task_id"))
             if action == "delete":
                 store.version += 1
@@ -437,7 +490,7 @@ def setup(app: web.Application, state: EmulatorState, connectors: ConnectorStore
         return handle
 
     async def files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("task_id", "page", "page_size", "status"))
         task = store.get(params.raw("task_id"))
         page = params.get_int("page", 1) or 1
         page_size = params.get_int("page_size", 10) or 10

@@ -23,6 +23,7 @@ __all__ = [
     "ConnectorFile",
     "FileType",
     "Job",
+    "JobDescription",
     "JobFile",
     "JobFileCounts",
     "JobFileStatus",
@@ -287,6 +288,38 @@ _connector_hook = converter.gen_structure_attrs_fromdict(Connector)
 converter.register_structure_hook(Connector, _structure_connector)
 
 
+def _by_name(value: Any, enum: type[OpenIntEnum]) -> Any:
+    """A status or type the current service names (``"running"``) as the number the seed-era
+    service sends for it; numbers and numeric strings pass through. An unknown name is left
+    as it is, for the enum's hook to refuse with the name in the message."""
+    if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+        member = enum.__members__.get(value.strip().upper())
+        if member is not None:
+            return int(member)
+    return value
+
+
+def _structure_task(value: Any, cls: type) -> Task:
+    # The seed-era service wraps the task as {"task": {...}}; the current one (and the vendor's
+    # own clients) answer with the task itself, its status named and its times as strings.
+    if isinstance(value, dict) and "id" not in value and isinstance(value.get("task"), dict):
+        value = value["task"]
+    if isinstance(value, dict):
+        value = dict(value)
+        if "status" in value:
+            value["status"] = _by_name(value["status"], TaskStatus)
+        if "source_connector_type" in value:
+            value["source_connector_type"] = _by_name(value["source_connector_type"], SourceType)
+        for key in ("start_at", "end_at"):
+            if value.get(key) == "0":  # an unset time, written as a string
+                value[key] = None
+    return _task_hook(value, cls)
+
+
+_task_hook = converter.gen_structure_attrs_fromdict(Task)
+converter.register_structure_hook(Task, _structure_task)
+
+
 # -- processing: workflows, jobs, volumes, metrics (MOI-API.md §4.6-§4.9, §7-§10, §12) --------
 
 
@@ -421,6 +454,31 @@ class Workflow:
 
 
 @define(frozen=True)
+class JobDescription:
+    """What started a job, as the current service describes it."""
+
+    #: The load task whose files triggered the job (``triggerTaskID`` on the wire, a string or
+    #: a number there, always a string here).
+    trigger_task_id: str | None = None
+
+
+def _structure_job_description(value: Any, _: type) -> JobDescription | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    trigger = value.get("triggerTaskID")
+    if isinstance(trigger, float) and trigger.is_integer():
+        trigger = int(trigger)
+    return JobDescription(trigger_task_id=converter.structure(trigger, str | None))  # type: ignore[arg-type]
+
+
+converter.register_structure_hook_func(
+    lambda t: t == (JobDescription | None), _structure_job_description
+)
+
+
+@define(frozen=True)
 class Job:
     """One run of a workflow over a batch of files (§8)."""
 
@@ -445,6 +503,8 @@ class Job:
     branch_name: str | None = None
     version: str | None = None
     workflow: WorkflowConfig | None = None
+    #: Sent by the current service only.
+    description: JobDescription | None = None
 
     @property
     def finished(self) -> bool:
