@@ -561,12 +561,14 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         fields: dict[str, str] = {}
         filename: str | None = None
         content: bytes | None = None
+        part_type: str | None = None
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise invalid_params("nested multipart bodies are not supported")
             if part.name == "file":
                 filename = part.filename
+                part_type = part.headers.get("Content-Type")
                 content = bytes(await part.read())
             elif part.name:
                 fields[part.name] = await part.text()
@@ -585,7 +587,13 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         if not content:
             raise MaxirError(300005, "Empty file")
         key = f"temp/user/{user_id}/{uuid.uuid4()}.{extension}"
-        store.uploads[key] = {"name": filename, "data": content, "user_id": user_id}
+        # The part's content type is kept so tests can see what a client sent.
+        store.uploads[key] = {
+            "name": filename,
+            "data": content,
+            "user_id": user_id,
+            "content_type": part_type,
+        }
         return _ok({"file_object_key": key})
 
     router = sub.router
