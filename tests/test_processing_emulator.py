@@ -44,10 +44,10 @@ from asyncsdk import (
     WorkflowStatus,
 )
 from asyncsdk.emulator import Emulator
-from asyncsdk.emulator._state import Generation
-from asyncsdk.moi.paths import resolve_paths
 from asyncsdk.emulator._blobs import pattern
 from asyncsdk.emulator._processing import ProcessingStore
+from asyncsdk.emulator._state import Generation
+from asyncsdk.moi.paths import resolve_paths
 
 DOCS = Path(__file__).parent / "data" / "moi_docs"
 PIPELINE = WorkflowConfig(

@@ -111,9 +111,7 @@ async def test_the_vendor_paging_reads_every_job_once(current: Emulator) -> None
     seen: list[str] = []
     page = 1
     while True:
-        answer = await asyncio.to_thread(
-            client.list_workflow_jobs, {"page": page, "page_size": 10}
-        )
+        answer = await asyncio.to_thread(client.list_workflow_jobs, {"page": page, "page_size": 10})
         assert answer["total"] == 25
         ids = [job["job_id"] for job in answer["jobs"]]
         for job in answer["jobs"]:
