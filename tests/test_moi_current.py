@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -137,7 +137,9 @@ async def test_the_flat_task_answer_is_read_exactly(scripted: tuple[Scripted, st
     assert task.id == TASK_ID
     assert task.status is TaskStatus.RUNNING
     assert task.volume_id == "vol-9" and task.source_connector_id == "100001"
-    assert task.created_at is not None and task.created_at.isoformat() == "2025-07-25T09:59:58+00:00"
+    assert (
+        task.created_at is not None and task.created_at.isoformat() == "2025-07-25T09:59:58+00:00"
+    )
     assert task.start_at is not None and task.start_at.utcoffset() is not None
     assert task.start_at.isoformat() == "2025-07-25T10:00:00+08:00"
     assert task.end_at is None
@@ -243,13 +245,11 @@ async def test_job_filters_are_honoured_or_refused(emu: Emulator) -> None:
     job = next(iter(processing.jobs.values()))
     source_file_id = processing.files[job["file_ids"][0]]["source_file_id"]
     async with MOIClient(emu.url, paths=emu.api, **emu.moi_credentials) as moi:
-        listing: Callable[[], Any] = lambda: moi.jobs.list(  # noqa: E731
-            source_file_id=source_file_id, status=JobStatus.COMPLETED
-        ).collect()
+        listing = moi.jobs.list(source_file_id=source_file_id, status=JobStatus.COMPLETED)
         if emu.api == "seed":
             # The seed-era service has neither filter; a real one would ignore them silently.
-            with pytest.raises(BadRequestError, match="source_file_id|status"):
-                await listing()
+            with pytest.raises(BadRequestError, match=r"source_file_id|status"):
+                await listing.collect()
             return
-        assert [j.id for j in await listing()] == [job["id"]]
+        assert [j.id for j in await listing.collect()] == [job["id"]]
         assert await moi.jobs.list(status=JobStatus.RUNNING).collect() == []
