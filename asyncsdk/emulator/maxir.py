@@ -325,6 +325,9 @@ def _text(params: Params, name: str) -> str | None:
     return value
 
 
+_SOURCE_FIELDS = ("user_id", "name", "type", "url", "file_object_key")
+
+
 def _source_name(params: Params) -> str:
     name = _text(params, "name")
     if not name or not name.strip():
@@ -384,7 +387,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
     # -- datasets ---------------------------------------------------------------------------
 
     async def create_dataset(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id", "name", "description"))
         user_id = _user(store, params)
         name = _text(params, "name")
         if not name or not name.strip():
@@ -393,7 +396,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return _ok({"id": dataset["id"]})
 
     async def list_datasets(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id", "page_number", "page_size", "search"))
         _user(store, params)
         number, size = _page(params, config.maxir_max_page_size)
         search = params.get_str("search") or ""
@@ -408,7 +411,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return _ok(_paged(records, number, size))
 
     async def update_dataset(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id", "name", "description"))
         user_id = _user(store, params)
         dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
         name, description = _text(params, "name"), _text(params, "description")
@@ -421,14 +424,14 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return _ok({})
 
     async def delete_dataset(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id",))
         user_id = _user(store, params)
         dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
         store.remove_dataset(dataset["id"])
         return _ok({})
 
     async def overview(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id",))
         _user(store, params)
         dataset = store.dataset(request.match_info["dataset_id"])
         names = [s["name"] for s in store.sources[dataset["id"]].values()]
@@ -447,7 +450,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         )
 
     async def dataset_status(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id",))
         _user(store, params)
         dataset = store.dataset(request.match_info["dataset_id"])
         counts = dict.fromkeys(_STATUSES, 0)
@@ -484,14 +487,14 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return store.add_source(dataset_id, name, size=len(data), data=data)
 
     async def create_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, _SOURCE_FIELDS)
         user_id = _user(store, params)
         dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
         name = _source_name(params)
         return _ok(store.dto(new_source(params, dataset["id"], name)))
 
     async def create_standalone_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, _SOURCE_FIELDS)
         user_id = _user(store, params)
         name = _source_name(params)
         # Check the body before making the dataset, so a bad request leaves nothing behind.
@@ -507,7 +510,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return _ok(store.dto(source))
 
     async def list_sources(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id", "page_number", "page_size", "status"))
         _user(store, params)
         dataset = store.dataset(request.match_info["dataset_id"])
         number, size = _page(params, config.maxir_max_page_size)
@@ -529,13 +532,13 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return _ok(page)
 
     async def get_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id",))
         _user(store, params)
         info = request.match_info
         return _ok(store.dto(store.source(info["dataset_id"], info["datasource_id"])))
 
     async def delete_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id",))
         user_id = _user(store, params)
         info = request.match_info
         source = store.source(info["dataset_id"], info["datasource_id"])
@@ -544,7 +547,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return _ok({})
 
     async def presign(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("user_id", "expires_in"))
         _user(store, params)
         expires_in = params.get_int("expires_in", 600)
         assert expires_in is not None

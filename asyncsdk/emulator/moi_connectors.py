@@ -138,6 +138,10 @@ def _validate_config(source_type: int, config: Any) -> dict[str, Any]:
     return {key: dict(inner)}
 
 
+#: Where a connector's settings may come: the seed's ``config`` wrapper or, later, top level.
+_CONFIG_FIELDS = ("config", "oss", "s3")
+
+
 def _read_config(params: Params) -> Any:
     # Accept the seed's {"config": {"oss": ...}} and Era C's top-level {"oss": ...} (D5).
     config = params.raw("config")
@@ -150,7 +154,7 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
     store = ConnectorStore(state)
 
     async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("name", "source_type", *_CONFIG_FIELDS))
         name = params.get_str("name")
         if not name:
             raise invalid("name is required")
@@ -164,7 +168,7 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
         return moi_ok()  # the real service returns no id (D6)
 
     async def validate(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("source_type", "connector_id", *_CONFIG_FIELDS))
         source_type = params.get_int("source_type")
         if params.has("connector_id"):
             config = store.get(params.raw("connector_id"))["config"]
@@ -179,7 +183,7 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
         return moi_ok({"valid": valid})
 
     async def list_connectors(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("page", "page_size", "keyword", "order_by", "is_desc"))
         page = params.get_int("page", 1) or 1
         page_size = params.get_int("page_size", 10) or 10
         if page < 1 or page_size < 1:
@@ -195,7 +199,7 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
 
     async def update(request: web.Request) -> web.Response:
         connector = store.get(request.match_info["connector_id"])
-        params = await Params.read(request)
+        params = await Params.read(request, ("name", *_CONFIG_FIELDS))
         if params.has("name"):
             name = params.get_str("name")
             if not name:
@@ -212,7 +216,9 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
         return moi_ok()
 
     async def list_files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(
+            request, ("connector_id", "limit", "cursor", "file_types", "dir")
+        )
         if not params.has("connector_id"):
             raise invalid("connector_id is required")
         connector_id = store.get(params.raw("connector_id"))["id"]

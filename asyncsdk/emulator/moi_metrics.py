@@ -143,7 +143,7 @@ def setup(app: web.Application, state: EmulatorState, store: ProcessingStore) ->
         ]
 
     async def query(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("start", "end", "interval", "metrics", "account"))
         store.advance()
         start = _parse("start", params.raw("start"))
         end = _parse("end", params.raw("end"))

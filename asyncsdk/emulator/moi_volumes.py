@@ -52,7 +52,7 @@ def _raw_setup(app: web.Application, state: EmulatorState) -> None:
         raise invalid(f"{names[0]} is required")
 
     async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("name",))
         name = params.get_str("name")
         if not name:
             raise invalid("name is required")
@@ -62,19 +62,19 @@ def _raw_setup(app: web.Application, state: EmulatorState) -> None:
         return moi_ok()  # no id (D6)
 
     async def list_volumes(request: web.Request) -> web.Response:
-        await Params.read(request)
+        await Params.read(request, ())
         volumes = list(raw.volumes.values())
         return moi_ok({"total": len(volumes), "volumes": volumes})
 
     async def describe(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("id", "volume_id"))
         # The docs send "id"; the sibling calls say "volume_id": take either (D26).
         volume = volume_or_404(params, "id", "volume_id")
         files = list(raw.files[volume["id"]].values())
         return moi_ok({"total": len(files), "items": files})
 
     async def file_link(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("file_id", "volume_id"))
         file_id = params.get_str("file_id")
         if not file_id:
             raise invalid("file_id is required")
@@ -95,7 +95,7 @@ def _raw_setup(app: web.Application, state: EmulatorState) -> None:
         return moi_ok({"link": link})
 
     async def delete_files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("volume_id", "file_ids"))
         volume = volume_or_404(params, "volume_id")
         if not params.has("file_ids"):
             raise invalid("file_ids is required")
@@ -162,7 +162,7 @@ def _processed_setup(app: web.Application, state: EmulatorState, store: Processi
 
     @byoa_route
     async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("name", "parent_volume_id"))
         name = body_str(params, "name")
         if not name:
             raise unprocessable(["body", "name"], "String should have at least 1 character")
@@ -174,7 +174,7 @@ def _processed_setup(app: web.Application, state: EmulatorState, store: Processi
 
     @byoa_route
     async def list_volumes(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("workflow_using",))
         volumes = list(store.volumes.values())
         if params.get_bool("workflow_using"):
             used = {w["target_volume_id"] for w in store.workflows.values()}
@@ -196,7 +196,7 @@ def _processed_setup(app: web.Application, state: EmulatorState, store: Processi
 
     @byoa_route
     async def list_files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("offset", "limit", "filters", "sorter"))
         store.advance()
         volume = volume_or_404(request.match_info["volume_id"])
         offset, limit = _paging(params)
@@ -257,7 +257,7 @@ def _processed_setup(app: web.Application, state: EmulatorState, store: Processi
 
     @byoa_route
     async def list_blocks(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+        params = await Params.read(request, ("offset", "limit", "filters"))
         store.advance()
         record = file_or_404(request)
         offset, limit = _paging(params)
@@ -276,7 +276,7 @@ def _processed_setup(app: web.Application, state: EmulatorState, store: Processi
 
     @byoa_route
     async def delete_blocks(request: web.Request) -> web.StreamResponse:
-        params = await Params.read(request)
+        params = await Params.read(request, ("ids",))
         store.advance()
         record = file_or_404(request)
         if not params.has("ids"):
