@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from asyncsdk.emulator import Emulator
+from asyncsdk.emulator import Emulator, EmulatorConfig
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -139,6 +139,43 @@ async def test_python_dash_m_emulator_serves_until_stopped() -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_the_command_line_serves_a_generation_and_prints_the_api_key() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "asyncsdk.emulator",
+        "--port",
+        "0",
+        "--api",
+        "current",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("export ASYNCSDK_MAXIR_USER_ID="):
+            lines.append((await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip())
+        url = lines[0].rsplit(" ", 1)[1]
+        assert "# MOI API: current" in lines
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in lines[3:])
+        key = exports["ASYNCSDK_MOI_API_KEY"]
+        assert key == EmulatorConfig().moi_api_key
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{url}/byoa/api/v1/workflow_job", headers={"moi-key": key}) as r,
+        ):
+            assert r.status == 200 and (await r.json())["code"] == "ok"
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+def test_an_unknown_generation_is_refused() -> None:
+    with pytest.raises(ValueError, match="api must be one of seed, current"):
+        Emulator(api="2024")
 
 
 def test_emulator_refuses_mixed_configuration() -> None:
