@@ -32,10 +32,16 @@ __all__ = ["Jobs"]
 class _PageAndPageNum(NumberedPaging):
     """Sends the page number as both ``page`` and ``page_num``.
 
-    The seed-era BYOA spec pages job listings by ``page_num``; the current service, as its
-    vendor's own clients call it, by ``page``. The service is a FastAPI app, which ignores a
-    query parameter it does not declare, so both names with the same number are read right by
-    either generation.
+    The sources disagree on the name:
+
+    - ``page_num``: the BYOA service's own OpenAPI spec, for ``GET /byoa/api/v1/workflow_job``
+      (yangj1211/moc-docs, ``docs/MatrixOne-Intelligence/API/workflow.openapi.json`` at 78d26d8);
+    - ``page``: the vendor's own clients (matrixorigin/moi-go-sdk ``genai.go`` at b28c3bb,
+      ``ListWorkflowJobs``; matrixorigin/moi-python-sdk ``moi/client.py`` at 37a7381,
+      ``list_workflow_jobs``).
+
+    The service is a FastAPI app, which ignores a query parameter it does not declare, so the
+    same number under both names is read right whichever one a deployment declares.
     """
 
     def params(self, request: PageRequest) -> dict[str, Any]:
