@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from ._http import Params, dumps, invalid, moi_ok, moi_ok_encoded, not_found
+from ._routes import Route, add_routes
 from ._state import EmulatorState
 from .moi_connectors import ConnectorStore
 
@@ -363,161 +364,191 @@ def _public(file: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in file.items() if not k.startswith("_")}
 
 
+async def create(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, _CREATE_FIELDS)
+    if params.get_int("config_type", 1) != 1:
+        raise invalid("config_type must be 1 (a file load task)")
+    connector = store.connectors.get(params.raw("source_connector_id"))
+    volume_id = params.get_str("volume_id")
+    if not volume_id or volume_id not in state.raw_volumes.volumes:
+        raise invalid(f"volume {volume_id!r} does not exist")
+    source = params.raw("source_config")
+    if not isinstance(source, dict) or not isinstance(source.get("common_file_task_config"), dict):
+        raise invalid("source_config.common_file_task_config is required")
+    common = source["common_file_task_config"]
+    mode = common.get("load_mode_config") or {}
+    uris = common.get("uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        raise invalid("source_config.common_file_task_config.uris must be a list of strings")
+    interval_type = int(mode.get("load_interval_type", _ONCE))
+    if interval_type not in (1, 2, 3, 4):
+        raise invalid(f"load_interval_type {interval_type} is not one of 1, 2, 3, 4")
+    store.create(
+        connector,
+        state.raw_volumes.volumes[volume_id],
+        interval_type,
+        int(mode.get("interval", 0) or 0),
+        uris,
+        params.get_str("name") or "",
+    )
+    return moi_ok()  # no id comes back (D6)
+
+
+async def list_tasks(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, _LIST_PARAMS)
+    page = params.get_int("page", 1) or 1
+    page_size = params.get_int("page_size", 10) or 10
+    if page < 1 or page_size < 1:
+        raise invalid("page and page_size must be >= 1")
+    statuses = set(params.get_int_list("status"))
+    # The seed says load_interval_types, the generated spec interval_types (D10).
+    kinds = set(params.get_int_list("load_interval_types") or params.get_int_list("interval_types"))
+    keyword = params.get_str("keyword") or ""
+    order_by = params.get_str("order_by") or "created_at"
+    if order_by not in _ORDER_FIELDS:
+        raise invalid(f"order_by must be one of {', '.join(_ORDER_FIELDS)}")
+    desc = params.get_bool("is_desc")
+
+    def build() -> list[dict[str, Any]]:
+        items = [
+            t
+            for t in store.tasks.values()
+            if (not statuses or t["status"] in statuses)
+            and (not kinds or _interval_type(t) in kinds)
+            and (keyword in t["creator"] or keyword in t["volume_name"])
+        ]
+        items.sort(key=lambda t: (t[order_by], t["id"]), reverse=desc)
+        return items
+
+    key = ("tasks", frozenset(statuses), frozenset(kinds), keyword, order_by, desc)
+    items = store.view(key, build)
+    start = (page - 1) * page_size
+    # Pages are encoded once per version too: JSON for a hundred tasks costs more server
+    # time than a benchmark's whole client-side budget per page.
+    encoded = store.view(
+        (*key, page, page_size),
+        lambda: dumps({"tasks": items[start : start + page_size], "total": len(items)}),
+    )
+    return moi_ok_encoded(encoded)
+
+
+async def get(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("task_id",))
+    task = store.get(params.raw("task_id"))
+    if state.config.api == "current":
+        return moi_ok(store.render_current(task))
+    return moi_ok({"task": task})
+
+
+async def update(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("task_id", "load_mode_config", "uris"))
+    task = store.get(params.raw("task_id"))
+    common = task["source_config"]["common_file_task_config"]
+    mode = params.raw("load_mode_config")
+    if mode is not None:
+        if not isinstance(mode, dict):
+            raise invalid("load_mode_config must be an object")
+        common["load_mode_config"] = {
+            "load_interval_type": int(mode.get("load_interval_type", _ONCE)),
+            "interval": int(mode.get("interval", 0) or 0),
+        }
+    uris = params.raw("uris")
+    if uris is not None:
+        if not isinstance(uris, list) or not uris:
+            raise invalid("uris must be a non-empty list")
+        common["uris"] = [str(u) for u in uris]
+    task["updated_at"] = int(time.time())
+    store.version += 1
+    return moi_ok()
+
+
+async def _task_of(state: EmulatorState, request: web.Request) -> dict[str, Any]:
+    params = await Params.read(request, ("task_id",))
+    return _store(state).get(params.raw("task_id"))
+
+
+async def delete(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    task = await _task_of(state, request)
+    store.version += 1
+    del store.tasks[task["id"]]
+    store.schedule.pop(task["id"], None)
+    store.paused_at.pop(task["id"], None)
+    return moi_ok()
+
+
+async def pause(state: EmulatorState, request: web.Request) -> web.Response:
+    _store(state).pause(await _task_of(state, request))
+    return moi_ok()
+
+
+async def resume(state: EmulatorState, request: web.Request) -> web.Response:
+    _store(state).resume(await _task_of(state, request))
+    return moi_ok()
+
+
+async def retry(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("task_id", "ids"))
+    task = store.get(params.raw("task_id"))
+    ids = params.raw("ids")
+    if not isinstance(ids, list) or not ids:
+        raise invalid("ids must be a non-empty list of task file ids")
+    store.retry(task, [str(i) for i in ids])
+    return moi_ok()
+
+
+async def files(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("task_id", "page", "page_size", "status"))
+    task = store.get(params.raw("task_id"))
+    page = params.get_int("page", 1) or 1
+    page_size = params.get_int("page_size", 10) or 10
+    if page < 1 or page_size < 1:
+        raise invalid("page and page_size must be >= 1")
+    statuses = set(params.get_int_list("status"))
+    everything = list(store.files.get(task["id"], {}).values())
+    items = [f for f in everything if not statuses or f["status"] in statuses]
+    start = (page - 1) * page_size
+    succeeded = sum(1 for f in everything if f["status"] == SUCCEEDED)
+    failed = sum(1 for f in everything if f["status"] == FAILED)
+    return moi_ok(
+        {
+            "total": len(items),
+            "total_success": succeeded,
+            "total_failed": failed,
+            "total_sum": len(everything),
+            "files": [_public(f) for f in items[start : start + page_size]],
+        }
+    )
+
+
+ROUTES = (
+    Route("POST", "/task", create),
+    Route("GET", "/task/list", list_tasks),
+    Route("GET", "/task/get", get),
+    Route("POST", "/task/update", update),
+    Route("POST", "/task/delete", delete),
+    Route("POST", "/task/delete/", delete),  # an Era-A example's spelling
+    Route("POST", "/task/pause", pause),
+    Route("POST", "/task/resume", resume),
+    Route("POST", "/task/retry", retry),
+    Route("GET", "/task/files", files),
+)
+
+
+def _store(state: EmulatorState) -> TaskStore:
+    assert state.moi_tasks is not None
+    return state.moi_tasks
+
+
 def setup(app: web.Application, state: EmulatorState, connectors: ConnectorStore) -> TaskStore:
-    store = TaskStore(state, connectors)
+    """Make the task store, keep it ticking, and serve :data:`ROUTES`."""
+    state.moi_tasks = store = TaskStore(state, connectors)
     state.tickers.append(store.advance)
-
-    async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request, _CREATE_FIELDS)
-        if params.get_int("config_type", 1) != 1:
-            raise invalid("config_type must be 1 (a file load task)")
-        connector = connectors.get(params.raw("source_connector_id"))
-        volume_id = params.get_str("volume_id")
-        if not volume_id or volume_id not in state.raw_volumes.volumes:
-            raise invalid(f"volume {volume_id!r} does not exist")
-        source = params.raw("source_config")
-        if not isinstance(source, dict) or not isinstance(
-            source.get("common_file_task_config"), dict
-        ):
-            raise invalid("source_config.common_file_task_config is required")
-        common = source["common_file_task_config"]
-        mode = common.get("load_mode_config") or {}
-        uris = common.get("uris")
-        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-            raise invalid("source_config.common_file_task_config.uris must be a list of strings")
-        interval_type = int(mode.get("load_interval_type", _ONCE))
-        if interval_type not in (1, 2, 3, 4):
-            raise invalid(f"load_interval_type {interval_type} is not one of 1, 2, 3, 4")
-        store.create(
-            connector,
-            state.raw_volumes.volumes[volume_id],
-            interval_type,
-            int(mode.get("interval", 0) or 0),
-            uris,
-            params.get_str("name") or "",
-        )
-        return moi_ok()  # no id comes back (D6)
-
-    async def list_tasks(request: web.Request) -> web.Response:
-        params = await Params.read(request, _LIST_PARAMS)
-        page = params.get_int("page", 1) or 1
-        page_size = params.get_int("page_size", 10) or 10
-        if page < 1 or page_size < 1:
-            raise invalid("page and page_size must be >= 1")
-        statuses = set(params.get_int_list("status"))
-        # The seed says load_interval_types, the generated spec interval_types (D10).
-        kinds = set(
-            params.get_int_list("load_interval_types") or params.get_int_list("interval_types")
-        )
-        keyword = params.get_str("keyword") or ""
-        order_by = params.get_str("order_by") or "created_at"
-        if order_by not in _ORDER_FIELDS:
-            raise invalid(f"order_by must be one of {', '.join(_ORDER_FIELDS)}")
-        desc = params.get_bool("is_desc")
-
-        def build() -> list[dict[str, Any]]:
-            items = [
-                t
-                for t in store.tasks.values()
-                if (not statuses or t["status"] in statuses)
-                and (not kinds or _interval_type(t) in kinds)
-                and (keyword in t["creator"] or keyword in t["volume_name"])
-            ]
-            items.sort(key=lambda t: (t[order_by], t["id"]), reverse=desc)
-            return items
-
-        key = ("tasks", frozenset(statuses), frozenset(kinds), keyword, order_by, desc)
-        items = store.view(key, build)
-        start = (page - 1) * page_size
-        # Pages are encoded once per version too: JSON for a hundred tasks costs more server
-        # time than a benchmark's whole client-side budget per page.
-        encoded = store.view(
-            (*key, page, page_size),
-            lambda: dumps({"tasks": items[start : start + page_size], "total": len(items)}),
-        )
-        return moi_ok_encoded(encoded)
-
-    async def get(request: web.Request) -> web.Response:
-        params = await Params.read(request, ("task_id",))
-        task = store.get(params.raw("task_id"))
-        if state.config.api == "current":
-            return moi_ok(store.render_current(task))
-        return moi_ok({"task": task})
-
-    async def update(request: web.Request) -> web.Response:
-        params = await Params.read(request, ("task_id", "load_mode_config", "uris"))
-        task = store.get(params.raw("task_id"))
-        common = task["source_config"]["common_file_task_config"]
-        mode = params.raw("load_mode_config")
-        if mode is not None:
-            if not isinstance(mode, dict):
-                raise invalid("load_mode_config must be an object")
-            common["load_mode_config"] = {
-                "load_interval_type": int(mode.get("load_interval_type", _ONCE)),
-                "interval": int(mode.get("interval", 0) or 0),
-            }
-        uris = params.raw("uris")
-        if uris is not None:
-            if not isinstance(uris, list) or not uris:
-                raise invalid("uris must be a non-empty list")
-            common["uris"] = [str(u) for u in uris]
-        task["updated_at"] = int(time.time())
-        store.version += 1
-        return moi_ok()
-
-    def mutation(action: str) -> Any:
-        async def handle(request: web.Request) -> web.Response:
-            params = await Params.read(
-                request, ("task_id", "ids") if action == "retry" else ("task_id",)
-            )
-            task = store.get(params.raw("task_id"))
-            if action == "delete":
-                store.version += 1
-                del store.tasks[task["id"]]
-                store.schedule.pop(task["id"], None)
-                store.paused_at.pop(task["id"], None)
-            elif action == "pause":
-                store.pause(task)
-            elif action == "resume":
-                store.resume(task)
-            else:
-                ids = params.raw("ids")
-                if not isinstance(ids, list) or not ids:
-                    raise invalid("ids must be a non-empty list of task file ids")
-                store.retry(task, [str(i) for i in ids])
-            return moi_ok()
-
-        return handle
-
-    async def files(request: web.Request) -> web.Response:
-        params = await Params.read(request, ("task_id", "page", "page_size", "status"))
-        task = store.get(params.raw("task_id"))
-        page = params.get_int("page", 1) or 1
-        page_size = params.get_int("page_size", 10) or 10
-        if page < 1 or page_size < 1:
-            raise invalid("page and page_size must be >= 1")
-        statuses = set(params.get_int_list("status"))
-        everything = list(store.files.get(task["id"], {}).values())
-        items = [f for f in everything if not statuses or f["status"] in statuses]
-        start = (page - 1) * page_size
-        succeeded = sum(1 for f in everything if f["status"] == SUCCEEDED)
-        failed = sum(1 for f in everything if f["status"] == FAILED)
-        return moi_ok(
-            {
-                "total": len(items),
-                "total_success": succeeded,
-                "total_failed": failed,
-                "total_sum": len(everything),
-                "files": [_public(f) for f in items[start : start + page_size]],
-            }
-        )
-
-    app.router.add_post("/task", create)
-    app.router.add_get("/task/list", list_tasks)
-    app.router.add_get("/task/get", get)
-    app.router.add_post("/task/update", update)
-    for action in ("delete", "pause", "resume", "retry"):
-        app.router.add_post(f"/task/{action}", mutation(action))
-    app.router.add_post("/task/delete/", mutation("delete"))  # an Era-A example's spelling
-    app.router.add_get("/task/files", files)
+    add_routes(app, state, ROUTES)
     return store
