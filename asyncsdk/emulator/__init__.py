@@ -114,7 +114,7 @@ def build_app(state: EmulatorState) -> web.Application:
     state.moi_tasks = moi_tasks.setup(app, state, state.moi_connectors)
     state.maxir = maxir.setup(app, state)
     state.processing = processing = ProcessingStore(state)
-    moi_byoa.setup(app, state, processing)
+    moi_byoa.setup(app, state)
     moi_volumes.setup(app, state, processing)
     moi_metrics.setup(app, state, processing)
     _blobs.setup(app, state.blobs)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec
 
 from aiohttp import web
 
 from ._http import MOIError, ParamError, Params, json_response
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+P = ParamSpec("P")
 
 
 class ByoaError(Exception):
@@ -44,16 +44,20 @@ def _value_error(msg: str) -> web.Response:
     )
 
 
-def byoa_route(handler: Handler) -> Handler:
-    """Wrap a BYOA handler: check ``user-id`` (a caller with an API key has none: the gateway
-    vouches for it), and answer errors the way FastAPI does."""
+def byoa_route(
+    handler: Callable[P, Awaitable[web.StreamResponse]],
+) -> Callable[P, Awaitable[web.StreamResponse]]:
+    """Wrap a BYOA handler (its last argument the request): check ``user-id`` (a caller with an
+    API key has none: the gateway vouches for it), and answer errors the way FastAPI does."""
 
     @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> web.StreamResponse:
+        request = args[-1]
+        assert isinstance(request, web.Request)
         try:
             if not request.headers.get("user-id") and not request.headers.get("moi-key"):
                 raise missing("header", "user-id")
-            return await handler(request)
+            return await handler(*args, **kwargs)
         except ByoaError as error:
             return json_response({"detail": error.detail}, status=error.status)
         except ParamError as error:
