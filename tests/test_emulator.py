@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from asyncsdk.emulator import Emulator, EmulatorConfig
 
@@ -183,3 +184,20 @@ def test_emulator_refuses_mixed_configuration() -> None:
 
     with pytest.raises(TypeError):
         Emulator(EmulatorConfig(), seed=1)
+
+
+async def test_a_handler_runs_alone_on_a_state_of_its_own() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from asyncsdk.emulator import build_app, moi_tasks
+    from asyncsdk.emulator._state import EmulatorState
+
+    state = EmulatorState(EmulatorConfig(api="current", tasks=1))
+    build_app(state)  # makes the stores; nothing listens
+    assert state.moi_tasks is not None
+    [task_id] = state.moi_tasks.tasks
+    request = make_mocked_request("GET", f"/task/get?task_id={task_id}")
+    response = await moi_tasks.get(state, request)
+    assert isinstance(response, web.Response) and response.text is not None
+    data = json.loads(response.text)["data"]
+    assert data["id"] == task_id and isinstance(data["status"], str)
