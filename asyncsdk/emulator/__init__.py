@@ -115,7 +115,7 @@ def build_app(state: EmulatorState) -> web.Application:
     state.maxir = maxir.setup(app, state)
     state.processing = processing = ProcessingStore(state)
     moi_byoa.setup(app, state)
-    moi_volumes.setup(app, state, processing)
+    moi_volumes.setup(app, state)
     moi_metrics.setup(app, state, processing)
     _blobs.setup(app, state.blobs)
     return app
