@@ -113,10 +113,10 @@ def build_app(state: EmulatorState) -> web.Application:
     state.moi_connectors = moi_connectors.setup(app, state)
     state.moi_tasks = moi_tasks.setup(app, state, state.moi_connectors)
     state.maxir = maxir.setup(app, state)
-    state.processing = processing = ProcessingStore(state)
+    state.processing = ProcessingStore(state)
     moi_byoa.setup(app, state)
     moi_volumes.setup(app, state)
-    moi_metrics.setup(app, state, processing)
+    moi_metrics.setup(app, state)
     _blobs.setup(app, state.blobs)
     return app
 
