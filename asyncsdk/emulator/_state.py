@@ -190,6 +190,8 @@ class EmulatorState:
         self._serial = 0
         #: Installed by moi_auth: raises the 401 error for a request without valid MOI tokens.
         self.moi_auth_check: Callable[[Any], None] | None = None
+        #: Logged-in sessions: uid -> account name.
+        self.moi_sessions: dict[str, str] = {}
         self.moi_connectors: ConnectorStore | None = None
         self.moi_tasks: TaskStore | None = None
         #: Called before every request: lazy state machines catch up with the clock here.
