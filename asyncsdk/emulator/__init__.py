@@ -10,7 +10,16 @@ benchmarks exercise the real wire::
         async with MaxirClient(emu.url, **emu.maxir_credentials) as mx:
             ...
 
-From a shell: ``python -m asyncsdk.emulator --port 8000`` (or ``asyncsdk emulator``).
+It speaks one generation of the MOI API, ``api="seed"`` (the default) or ``api="current"``
+(what the vendor's own clients speak), and accepts both the login flow and an API key in the
+``moi-key`` header (``emu.api_key``). It is strict: a query parameter or body field a route does
+not read is refused with a 400 that names it (``strict=False`` to turn that off).
+
+Each resource module lists its endpoints in a route table (``ROUTES``) of handlers that are
+plain functions of ``(state, request)``.
+
+From a shell: ``python -m asyncsdk.emulator --port 8000 [--api current]`` (or
+``asyncsdk emulator``).
 """
 
 from __future__ import annotations
@@ -28,7 +37,14 @@ from aiohttp import web
 from . import _blobs, maxir, moi_auth, moi_byoa, moi_connectors, moi_metrics, moi_tasks, moi_volumes
 from ._http import CURRENT_API, REQUEST_ID, STRICT, MOIError, ParamError, moi_error_response
 from ._processing import ProcessingStore
-from ._state import GENERATIONS, EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+from ._state import (
+    GENERATIONS,
+    EmulatorConfig,
+    EmulatorState,
+    EmulatorStats,
+    Generation,
+    RequestRecord,
+)
 from .faults import Fault
 from .maxir import MaxirStore
 from .moi_auth import AUTH_KIND
@@ -38,6 +54,7 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorStats",
     "Fault",
+    "Generation",
     "MOICredentials",
     "MaxirCredentials",
     "RequestRecord",
