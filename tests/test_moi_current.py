@@ -253,3 +253,11 @@ async def test_job_filters_are_honoured_or_refused(emu: Emulator) -> None:
             return
         assert [j.id for j in await listing.collect()] == [job["id"]]
         assert await moi.jobs.list(status=JobStatus.RUNNING).collect() == []
+
+
+async def test_a_lenient_emulator_ignores_what_it_does_not_know() -> None:
+    async with Emulator(strict=False) as lenient:
+        status, body, _ = await raw_get(
+            lenient, "/task/list", {"moi-key": lenient.api_key}, pagesize="5"
+        )
+        assert status == 200 and body["data"]["total"] == lenient.config.tasks
