@@ -304,7 +304,8 @@ def _structure_task(value: Any, cls: type) -> Task:
     # own clients) answer with the task itself, its status named and its times as strings.
     if isinstance(value, dict) and "id" not in value and isinstance(value.get("task"), dict):
         value = value["task"]
-    if isinstance(value, dict):
+    # Listings decode many tasks: copy the dict only when a field needs rewriting.
+    if isinstance(value, dict) and any(isinstance(value.get(k), str) for k in _NAMED_OR_STRING):
         value = dict(value)
         if "status" in value:
             value["status"] = _by_name(value["status"], TaskStatus)
@@ -314,6 +315,9 @@ def _structure_task(value: Any, cls: type) -> Task:
             if value.get(key) == "0":  # an unset time, written as a string
                 value[key] = None
     return _task_hook(value, cls)
+
+
+_NAMED_OR_STRING = ("status", "source_connector_type", "start_at", "end_at")
 
 
 _task_hook = converter.gen_structure_attrs_fromdict(Task)
