@@ -24,7 +24,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from asyncsdk import BadRequestError, JobStatus, MOIClient, TaskStatus
+from asyncsdk import (
+    BadRequestError,
+    JobStatus,
+    LoadResult,
+    MOIClient,
+    TaskStatus,
+    VolumePath,
+)
 from asyncsdk.emulator import Emulator
 from asyncsdk.emulator._state import Generation
 from asyncsdk.moi.paths import resolve_paths
@@ -143,6 +150,8 @@ async def test_the_flat_task_answer_is_read_exactly(scripted: tuple[Scripted, st
     assert task.start_at is not None and task.start_at.utcoffset() is not None
     assert task.start_at.isoformat() == "2025-07-25T10:00:00+08:00"
     assert task.end_at is None
+    assert task.volume_path == VolumePath(id_list=("db-1", "vol-9"), name_list=("db", "landing"))
+    assert task.load_results == (LoadResult(lines=12),)
 
 
 @pytest.mark.parametrize("scripted", ["page", "page_num"], indirect=True)

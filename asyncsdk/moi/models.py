@@ -30,6 +30,7 @@ __all__ = [
     "JobStatus",
     "LoadIntervalType",
     "LoadModeConfig",
+    "LoadResult",
     "MetricName",
     "MetricPoint",
     "MetricSeries",
@@ -46,6 +47,7 @@ __all__ = [
     "TaskFileStatus",
     "TaskSourceConfig",
     "TaskStatus",
+    "VolumePath",
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
@@ -235,6 +237,22 @@ class TaskSourceConfig:
 
 
 @define(frozen=True)
+class VolumePath:
+    """Where a task's volume sits (the current service only): ids and names from the top."""
+
+    id_list: tuple[str, ...] = ()
+    name_list: tuple[str, ...] = ()
+
+
+@define(frozen=True)
+class LoadResult:
+    """What loading one file of a task gave (the current service only)."""
+
+    lines: int = 0
+    reason: str = ""
+
+
+@define(frozen=True)
 class Task:
     """A load task: copies files from a connector into a raw volume."""
 
@@ -252,6 +270,10 @@ class Task:
     end_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: Sent by the current service only.
+    volume_path: VolumePath | None = None
+    #: Sent by the current service only.
+    load_results: tuple[LoadResult, ...] = ()
 
 
 @define(frozen=True)
