@@ -29,7 +29,7 @@ from ._byoa import (
     missing,
     unprocessable,
 )
-from ._http import MOIError, Params, byoa_ok, invalid, moi_ok, not_found
+from ._http import STRICT, MOIError, ParamError, Params, byoa_ok, invalid, moi_ok, not_found
 from ._processing import ProcessingStore
 from ._routes import Route, add_routes
 from ._state import EmulatorState
@@ -129,12 +129,16 @@ def _paging(params: Params) -> tuple[int, int]:
     return offset, limit
 
 
-def _object(params: Params, name: str) -> dict[str, Any]:
+def _object(params: Params, name: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """A body object whose keys are all in ``known`` (refused by name otherwise, when strict)."""
     value = params.raw(name)
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise unprocessable(["body", name], "Input should be a valid dictionary")
+    unknown = sorted(set(value) - set(known))
+    if unknown and STRICT.get():
+        raise ParamError(f"unknown body field '{name}.{unknown[0]}'", unknown=True)
     return value
 
 
@@ -213,8 +217,8 @@ async def list_files(state: EmulatorState, request: web.Request) -> web.Response
     store.advance()
     volume = volume_or_404(store, request.match_info["volume_id"])
     offset, limit = _paging(params)
-    filters = _object(params, "filters")
-    sorter = _object(params, "sorter")
+    filters = _object(params, "filters", ("types", "status", "exclude_status"))
+    sorter = _object(params, "sorter", ("sort_by", "is_desc"))
     types = _ints(filters, "types", "filters")
     status = _ints(filters, "status", "filters")
     exclude = _ints(filters, "exclude_status", "filters") or set()
@@ -280,7 +284,7 @@ async def list_blocks(state: EmulatorState, request: web.Request) -> web.Respons
     store.advance()
     record = file_or_404(store, request)
     offset, limit = _paging(params)
-    filters = _object(params, "filters")
+    filters = _object(params, "filters", ("types", "search_content", "block_ids"))
     blocks = store.file_blocks(record["id"])
     kinds = filters.get("types")
     if kinds:
