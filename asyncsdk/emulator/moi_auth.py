@@ -1,9 +1,10 @@
 """MOI authentication: login and refresh, API keys, and the check every other MOI route passes.
 
 A caller authenticates either with an API key in the ``moi-key`` header (what today's service
-issues and the vendor's own clients send, nothing else) or with the login flow's headers
-(``Access-Token``, ``uid``, ``user-id``). Bad credentials and expired or revoked tokens answer
-HTTP 401 ``{"code": "ErrUnauthorized", ...}``.
+issues and the vendor's own clients send, nothing else: matrixorigin/moi-go-sdk ``client.go``
+at b28c3bb, matrixorigin/moi-python-sdk ``moi/client.py`` at 37a7381) or with the login
+flow's headers (``Access-Token``, ``uid``, ``user-id``). Bad credentials and expired or
+revoked tokens answer HTTP 401 ``{"code": "ErrUnauthorized", ...}``.
 """
 
 from __future__ import annotations

@@ -318,7 +318,12 @@ class TaskStore:
     def render_current(self, task: dict[str, Any]) -> dict[str, Any]:
         """``/task/get``'s answer in the current generation: the task itself, with the status
         named and the times as RFC 3339 strings (unset times left out), plus the fields the
-        vendor's model adds (``volume_path``, ``source_files``, ``load_results``)."""
+        vendor's model adds (``volume_path``, ``source_files``, ``load_results``).
+
+        The shape is the vendor's Go model ``TaskInfoResponse`` (matrixorigin/moi-go-sdk,
+        ``models.go`` at b28c3bb), whose tests read the answer's ``id`` directly; the seed-era
+        spec wraps the task as ``{"task": ...}`` instead.
+        """
         files = self.files.get(task["id"], {}).values()
         out: dict[str, Any] = {
             "id": task["id"],
