@@ -456,7 +456,8 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
 
 
 async def test_raw_volumes_files_links_and_deletes(fast: Emulator, moi: MOIClient) -> None:
-    assert await moi.volumes.raw.create("landing") is None  # D6: no id in the answer
+    # docs/wire/moi.md#d6: no id in the answer
+    assert await moi.volumes.raw.create("landing") is None
     with pytest.raises(ConflictError):
         await moi.volumes.raw.create("landing")
     volume = await moi.volumes.raw.find("landing")
@@ -671,7 +672,8 @@ async def test_the_emulator_answers_with_the_documented_shapes(
         async with http.delete(fast.url + blocks, json={}, headers=headers) as r:
             assert r.status == 422
             assert (await r.json())["detail"][0]["loc"] == ["body", "ids"]
-        # The seed's update was documented as POST, the example used PUT: both work (D18).
+        # The seed's update was documented as POST, the example used PUT: both work
+        # (docs/wire/moi.md#d18).
         graph = PIPELINE.to_dict()
         async with http.post(
             fast.url + f"{wf}/{workflow.id}",
@@ -679,7 +681,7 @@ async def test_the_emulator_answers_with_the_documented_shapes(
             headers=headers,
         ) as r:
             assert (await r.json()) == {"code": "ok", "msg": "ok", "data": None}
-        # Retry by query (the Era-B docs' form, D19).
+        # Retry by query (the Era-B docs' form, docs/wire/moi.md#d19).
         retry = f"{jobs}/{job.id}/files?file_ids=nope"
         async with http.post(fast.url + retry, headers=headers) as r:
             assert r.status == 404 and "detail" in await r.json()

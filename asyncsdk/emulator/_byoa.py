@@ -2,8 +2,8 @@
 
 Success is ``{"code": "ok", "msg": "ok", "data": ...}`` (see ``_http.byoa_ok``); errors are
 FastAPI's: ``422 {"detail": [{"loc", "msg", "type"}]}`` for validation, ``{"detail": "..."}``
-with the status for the rest (MOI-API.md §3.2). Every business route requires the ``user-id``
-header (FastAPI answers 422 without it).
+with the status for the rest (docs/wire/moi.md#byoa-envelope). Every business route requires the
+``user-id`` header (FastAPI answers 422 without it).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def body_list(
     out = []
     for n, element in enumerate(value):
         if item is str and isinstance(element, int) and not isinstance(element, bool):
-            element = str(element)  # ids come as strings or numbers (D11)
+            element = str(element)  # ids come as strings or numbers (docs/wire/moi.md#d11)
         if not isinstance(element, item) or isinstance(element, bool):
             raise unprocessable(
                 ["body", name, n], f"Input should be a valid {item.__name__}", "type_error"
@@ -113,7 +113,8 @@ def body_list(
 
 
 def query_int(params: Params, names: tuple[str, ...], default: int, minimum: int) -> int:
-    """An int query parameter under any of ``names`` (aliases, D7), at least ``minimum``."""
+    """An int query parameter under any of ``names`` (aliases, docs/wire/moi.md#d7), at least
+    ``minimum``."""
     for name in names:
         if params.has(name):
             value = params.get_int(name, default)

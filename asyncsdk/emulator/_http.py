@@ -126,8 +126,8 @@ def moi_error_response(error: MOIError) -> web.Response:
 class Params:
     """Request parameters from the query string and, for any method, a JSON body.
 
-    MOI documents JSON bodies on some GETs while every client sends query strings (D3): both are
-    read, and body keys win.
+    MOI documents JSON bodies on some GETs while every client sends query strings
+    (docs/wire/moi.md#d3): both are read, and body keys win.
     """
 
     def __init__(self, query: Mapping[str, list[str]], body: Mapping[str, Any]) -> None:

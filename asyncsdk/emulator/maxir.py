@@ -1,25 +1,27 @@
-"""MAXIR AI / Powerdrill Open API v2: datasets, data sources, file upload (MAXIR-API.md §3).
+"""MAXIR AI / Powerdrill Open API v2: datasets, data sources, file upload
+(docs/wire/maxir.md#endpoints).
 
 Served under ``/v2/team`` as a sub-application with its own middleware, so MAXIR's conventions
 never leak into MOI's routes:
 
 * the project API key in ``x-pd-api-key`` (missing → HTTP 403 / code 1003, unknown → 403 /
-  1004, §6 #24); ``user_id`` required on every call (query on GET, JSON body or form field
-  otherwise, the query also tolerated; missing → 300001 / HTTP 400, §6 #6);
+  1004, docs/wire/maxir.md#m24); ``user_id`` required on every call (query on GET, JSON body or
+  form field otherwise, the query also tolerated; missing → 300001 / HTTP 400,
+  docs/wire/maxir.md#m6);
 * the envelope ``{"code": 0, "data": ...}``, errors ``{"code": <int>, "msg": ...}`` with the
-  documented HTTP status per code (§6 #2: 300001 → 400, 300002–300011 → 200, 100x → 403,
-  201 → 429, 9999 → 500);
+  documented HTTP status per code (docs/wire/maxir.md#m2: 300001 → 400, 300002–300011 → 200, 100x →
+  403, 201 → 429, 9999 → 500);
 * ``x-pd-trace-id`` on every answer; the caller's ``x-pd-external-trace-id`` (≤ 128
   characters) is logged next to it in :attr:`MaxirStore.traces`, so a test can follow a call
   from the client to the emulator and back.
 
-Data sources move through states over time (§6 #5): a new one reports ``invalid`` for
-``maxir_waiting_seconds`` (the enum text's "awaiting processing"; 0 by default, so the
+Data sources move through states over time (docs/wire/maxir.md#m5): a new one reports ``invalid``
+for ``maxir_waiting_seconds`` (the enum text's "awaiting processing"; 0 by default, so the
 reference's lifecycle applies), then ``synching`` for ``maxir_sync_seconds``, then ``synched``
 (or ``invalid`` for a ``maxir_invalid_share`` of them, as for content the service cannot read).
 Seeded data sources are a snapshot: their statuses (mostly synched, some synching, some invalid)
-never change. Listings are newest first, a stable order (§6 #20). Every data source has a blob
-on the emulator's blob host, so presigned links can be downloaded.
+never change. Listings are newest first, a stable order (docs/wire/maxir.md#m20). Every data source
+has a blob on the emulator's blob host, so presigned links can be downloaded.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ _EXTENSIONS = (
 )
 _STATUSES = ("synching", "synched", "invalid")
 _NAME_LIMIT = 128
-_DESCRIPTION_LIMIT = 5000  # MAXIR's limit (§5); longer values are truncated, not rejected
+# MAXIR's limit (docs/wire/maxir.md#limits); longer values are truncated, not rejected
+_DESCRIPTION_LIMIT = 5000
 _SEARCH_LIMIT = 128
 _TRACE_LIMIT = 128
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -83,7 +86,7 @@ class MaxirError(Exception):
 
     @property
     def status(self) -> int:
-        """The HTTP status the docs give this code (§6 #2)."""
+        """The HTTP status the docs give this code (docs/wire/maxir.md#m2)."""
         if self.code == 300001 or 210000 <= self.code < 220000:
             return 400
         if self.code in (1002, 1003, 1004):
@@ -333,7 +336,7 @@ def _source_name(params: Params) -> str:
     name = _text(params, "name")
     if not name or not name.strip():
         raise invalid_params("name is required")
-    name = name[:_NAME_LIMIT]  # truncated, not rejected (§6 #16)
+    name = name[:_NAME_LIMIT]  # truncated, not rejected (docs/wire/maxir.md#m16)
     if _extension(name) not in _EXTENSIONS:
         raise MaxirError(300004, "Invalid file extension")
     return name

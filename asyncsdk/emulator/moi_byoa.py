@@ -139,7 +139,7 @@ def _graph(params: Params) -> dict[str, Any]:
     value = required(params, "workflow")
     if not isinstance(value, dict):
         raise unprocessable(["body", "workflow"], "Input should be a valid dictionary")
-    return value  # stored opaquely and echoed back (§7.1)
+    return value  # stored opaquely and echoed back (docs/wire/moi.md#workflow-config)
 
 
 def workflow_or_404(store: ProcessingStore, workflow_id: str) -> dict[str, Any]:
@@ -210,7 +210,7 @@ async def create(state: EmulatorState, request: web.Request) -> web.Response:
     target(store, params, fields)
     workflow = store.add_workflow(fields)
     if workflow["process_mode"]["interval"] == 0:
-        store.start_job(workflow)  # run once, right away (D8)
+        store.start_job(workflow)  # run once, right away (docs/wire/moi.md#d8)
     return byoa_ok(None)
 
 

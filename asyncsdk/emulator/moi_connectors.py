@@ -1,8 +1,9 @@
-"""MOI connectors and their source files (MOI-API.md §5).
+"""MOI connectors and their source files (docs/wire/moi.md#connectors).
 
 A connector's files are computed from their index rather than stored, so a connector can hold a
 million files at no memory cost. ``/connectors/files/list`` pages them with an opaque cursor and
-``has_more`` exactly as the seed describes (D17); ``dir`` lists one level, directories as type 10.
+``has_more`` exactly as the seed describes (docs/wire/moi.md#d17); ``dir`` lists one level,
+directories as type 10.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ _CONFIG_FIELDS = ("config", "oss", "s3")
 
 
 def _read_config(params: Params) -> Any:
-    # Accept the seed's {"config": {"oss": ...}} and Era C's top-level {"oss": ...} (D5).
+    # Accept the seed's {"config": {"oss": ...}} and Era C's top-level {"oss": ...}
+    # (docs/wire/moi.md#d5).
     config = params.raw("config")
     if config is None:
         config = {key: params.body[key] for key in ("oss", "s3") if key in params.body}
@@ -164,7 +166,7 @@ async def create(state: EmulatorState, request: web.Request) -> web.Response:
     if any(c["name"] == name for c in store.connectors.values()):
         raise MOIError(409, "ErrConflict", f"a connector named {name!r} already exists")
     store.add(name, source_type, config)
-    return moi_ok()  # the real service returns no id (D6)
+    return moi_ok()  # the real service returns no id (docs/wire/moi.md#d6)
 
 
 async def validate(state: EmulatorState, request: web.Request) -> web.Response:

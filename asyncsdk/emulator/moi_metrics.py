@@ -1,6 +1,7 @@
-"""MOI metrics (MOI-API.md §12), derived from what the emulator has seen happen.
+"""MOI metrics (docs/wire/moi.md#metrics), derived from what the emulator has seen happen.
 
-Served on the three documented paths (D4): ``/metric/observice`` (the public docs, with the usual
+Served on the three documented paths (docs/wire/moi.md#d4): ``/metric/observice`` (the public docs,
+with the usual
 tokens), ``/metric/runtime`` (LS) and ``/ob/metrics`` (the seed's in-cluster host, which shows no
 auth headers, so the emulator does not ask for any there).
 

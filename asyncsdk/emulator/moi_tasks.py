@@ -1,4 +1,5 @@
-"""MOI load tasks and their files (MOI-API.md §6), with the task state machine (§17).
+"""MOI load tasks and their files (docs/wire/moi.md#tasks), with the task state machine
+(docs/wire/moi.md#task-lifecycle).
 
 Files move on their own, by the clock: waiting (1) → uploading (2) → succeeded (5) or failed (4,
 at ``task_file_failure_rate``), each taking about ``task_file_seconds``. States are worked out
@@ -397,7 +398,7 @@ async def create(state: EmulatorState, request: web.Request) -> web.Response:
         uris,
         params.get_str("name") or "",
     )
-    return moi_ok()  # no id comes back (D6)
+    return moi_ok()  # no id comes back (docs/wire/moi.md#d6)
 
 
 async def list_tasks(state: EmulatorState, request: web.Request) -> web.Response:
@@ -408,7 +409,7 @@ async def list_tasks(state: EmulatorState, request: web.Request) -> web.Response
     if page < 1 or page_size < 1:
         raise invalid("page and page_size must be >= 1")
     statuses = set(params.get_int_list("status"))
-    # The seed says load_interval_types, the generated spec interval_types (D10).
+    # The seed says load_interval_types, the generated spec interval_types (docs/wire/moi.md#d10).
     kinds = set(params.get_int_list("load_interval_types") or params.get_int_list("interval_types"))
     keyword = params.get_str("keyword") or ""
     order_by = params.get_str("order_by") or "created_at"

@@ -1,4 +1,4 @@
-"""MOI data-explore volumes (MOI-API.md §9, §10).
+"""MOI data-explore volumes (docs/wire/moi.md#volumes).
 
 Raw volumes live on the Go service (RPC-style POSTs, ``"code":"OK"``, Go-style errors) and are
 the shared :class:`~._state.RawVolumeStore` that load tasks write into. A file's download link
@@ -6,7 +6,8 @@ is a presigned link on the blob port (another origin), whose bytes are generated
 
 Processed volumes live on BYOA (``"code":"ok"``, FastAPI errors) in the processing store, where
 workflows' jobs put their files and blocks. ``…/raws`` answers a ZIP with a
-``Content-Disposition`` filename (D13); deleting blocks answers 204 (D14).
+``Content-Disposition`` filename (docs/wire/moi.md#d13); deleting blocks answers 204
+(docs/wire/moi.md#d14).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ async def raw_create(state: EmulatorState, request: web.Request) -> web.Response
     if raw.by_name(name) is not None:
         raise MOIError(409, "ErrConflict", f"a volume named {name!r} already exists")
     raw.create(name)
-    return moi_ok()  # no id (D6)
+    return moi_ok()  # no id (docs/wire/moi.md#d6)
 
 
 async def raw_list_volumes(state: EmulatorState, request: web.Request) -> web.Response:
@@ -73,7 +74,7 @@ async def raw_list_volumes(state: EmulatorState, request: web.Request) -> web.Re
 async def raw_describe(state: EmulatorState, request: web.Request) -> web.Response:
     raw = state.raw_volumes
     params = await Params.read(request, ("id", "volume_id"))
-    # The docs send "id"; the sibling calls say "volume_id": take either (D26).
+    # The docs send "id"; the sibling calls say "volume_id": take either (docs/wire/moi.md#d26).
     volume = raw_volume_or_404(state, params, "id", "volume_id")
     files = list(raw.files[volume["id"]].values())
     return moi_ok({"total": len(files), "items": files})
@@ -118,7 +119,7 @@ async def raw_delete_files(state: EmulatorState, request: web.Request) -> web.Re
 
 
 def _paging(params: Params) -> tuple[int, int]:
-    """Body ``offset``/``limit`` (defaults 0 and 30, D7)."""
+    """Body ``offset``/``limit`` (defaults 0 and 30, docs/wire/moi.md#d7)."""
     offset = params.get_int("offset", 0)
     limit = params.get_int("limit", 30)
     assert offset is not None and limit is not None
