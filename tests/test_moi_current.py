@@ -270,3 +270,24 @@ async def test_a_lenient_emulator_ignores_what_it_does_not_know() -> None:
             lenient, "/task/list", {"moi-key": lenient.api_key}, pagesize="5"
         )
         assert status == 200 and body["data"]["total"] == lenient.config.tasks
+
+
+async def test_unknown_nested_fields_are_refused_by_their_path(emu: Emulator) -> None:
+    volume_id = next(iter(emu.state.raw_volumes.volumes))
+    body = {
+        "source_connector_id": 100001,
+        "volume_id": volume_id,
+        "source_config": {
+            "common_file_task_config": {
+                "load_mode_config": {"load_interval_type": 4, "interval": 0, "every": 5},
+                "uris": ["data/"],
+            }
+        },
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{emu.url}/task", json=body, headers={"moi-key": emu.api_key}) as r,
+    ):
+        assert r.status == 400
+        assert "'load_mode_config.every'" in (await r.json())["msg"]
+    assert emu.state.moi_tasks is not None and len(emu.state.moi_tasks.tasks) == 20

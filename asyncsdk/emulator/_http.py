@@ -123,6 +123,13 @@ def moi_error_response(error: MOIError) -> web.Response:
     )
 
 
+def refuse_unknown_keys(value: Mapping[str, Any], where: str, known: Iterable[str]) -> None:
+    """Refuse (when strict) a nested object's key the route does not read, naming its path."""
+    unknown = sorted(set(value) - set(known))
+    if unknown and STRICT.get():
+        raise ParamError(f"unknown body field '{where}.{unknown[0]}'", unknown=True)
+
+
 class Params:
     """Request parameters from the query string and, for any method, a JSON body.
 

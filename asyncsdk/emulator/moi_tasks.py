@@ -19,7 +19,15 @@ from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
-from ._http import Params, dumps, invalid, moi_ok, moi_ok_encoded, not_found
+from ._http import (
+    Params,
+    dumps,
+    invalid,
+    moi_ok,
+    moi_ok_encoded,
+    not_found,
+    refuse_unknown_keys,
+)
 from ._routes import Route, add_routes
 from ._state import EmulatorState
 from .moi_connectors import ConnectorStore
@@ -29,6 +37,8 @@ WAITING, UPLOADING, F_PAUSED, FAILED, SUCCEEDED, RETRYING = 1, 2, 3, 4, 5, 6
 _ONCE = 4
 _PAUSING_SECONDS = 0.2
 _ORDER_FIELDS = ("end_at", "created_at", "updated_at")
+_COMMON_FIELDS = ("load_mode_config", "uris")
+_MODE_FIELDS = ("load_interval_type", "interval")
 _CREATE_FIELDS = ("source_connector_id", "volume_id", "source_config", "name", "config_type")
 _LIST_PARAMS = (
     "page",
@@ -384,6 +394,10 @@ async def create(state: EmulatorState, request: web.Request) -> web.Response:
         raise invalid("source_config.common_file_task_config is required")
     common = source["common_file_task_config"]
     mode = common.get("load_mode_config") or {}
+    refuse_unknown_keys(source, "source_config", ("common_file_task_config",))
+    refuse_unknown_keys(common, "source_config.common_file_task_config", _COMMON_FIELDS)
+    if isinstance(mode, dict):
+        refuse_unknown_keys(mode, "load_mode_config", _MODE_FIELDS)
     uris = common.get("uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
         raise invalid("source_config.common_file_task_config.uris must be a list of strings")
@@ -458,6 +472,7 @@ async def update(state: EmulatorState, request: web.Request) -> web.Response:
     if mode is not None:
         if not isinstance(mode, dict):
             raise invalid("load_mode_config must be an object")
+        refuse_unknown_keys(mode, "load_mode_config", _MODE_FIELDS)
         common["load_mode_config"] = {
             "load_interval_type": int(mode.get("load_interval_type", _ONCE)),
             "interval": int(mode.get("interval", 0) or 0),

@@ -30,7 +30,7 @@ from ._byoa import (
     missing,
     unprocessable,
 )
-from ._http import STRICT, MOIError, ParamError, Params, byoa_ok, invalid, moi_ok, not_found
+from ._http import MOIError, Params, byoa_ok, invalid, moi_ok, not_found, refuse_unknown_keys
 from ._processing import ProcessingStore
 from ._routes import Route, add_routes
 from ._state import EmulatorState
@@ -137,9 +137,7 @@ def _object(params: Params, name: str, known: tuple[str, ...]) -> dict[str, Any]
         return {}
     if not isinstance(value, dict):
         raise unprocessable(["body", name], "Input should be a valid dictionary")
-    unknown = sorted(set(value) - set(known))
-    if unknown and STRICT.get():
-        raise ParamError(f"unknown body field '{name}.{unknown[0]}'", unknown=True)
+    refuse_unknown_keys(value, name, known)
     return value
 
 
