@@ -23,13 +23,15 @@ from ._core.errors import (
     DecodeError,
     InvalidInputError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    ShardSupersededError,
     TransportError,
 )
 from ._core.fanout import Outcome, fan_out
-from ._core.paging import AsyncPaginator, Page
+from ._core.paging import AsyncPaginator, ListingProgress, Page
 from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
@@ -108,6 +110,7 @@ __all__ = [
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
+    "ListingProgress",
     "LoadIntervalType",
     "LoadResult",
     "MOIClient",
@@ -119,6 +122,7 @@ __all__ = [
     "OSSConfig",
     "Outcome",
     "Page",
+    "PaginationError",
     "PermissionDeniedError",
     "Presigned",
     "ProcessInterval",
@@ -130,6 +134,7 @@ __all__ = [
     "RetryPolicy",
     "S3Config",
     "ServerError",
+    "ShardSupersededError",
     "SourceType",
     "Task",
     "TaskFile",

@@ -21,6 +21,7 @@ __all__ = [
     "DecodeError",
     "InvalidInputError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
@@ -223,6 +224,22 @@ class DecodeError(AsyncSDKError):
     ) -> None:
         super().__init__(message, method=method, path=path, request_id=request_id)
         self.status = status
+
+
+class PaginationError(AsyncSDKError):
+    """A listing's paging metadata cannot be followed safely: a cursor that repeats or is not
+    a string, a page that does not advance, an empty page before the total is reached, or a
+    ``total`` / ``has_more`` of the wrong type.
+
+    Following such a listing would loop, repeat items or stop short without a word, so it is
+    stopped instead. ``resume_token`` is set to continue after the last good page (once the
+    service is fixed, or to retry a transient glitch).
+    """
+
+
+class ShardSupersededError(AsyncSDKError):
+    """A shard's checkpoint was taken over by a newer attempt (its worker was given up for lost
+    and the shard given to another): this attempt stops rather than work beside the new one."""
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {

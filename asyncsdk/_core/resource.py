@@ -30,6 +30,7 @@ class Resource:
         *,
         style: CursorPaging | NumberedPaging,
         parse_page: Callable[[Any], PageResult[T]],
+        peek_page: Callable[[Any], PageResult[Any]] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         in_body: bool = False,
@@ -43,7 +44,9 @@ class Resource:
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``; the paging parameters go in the query string, or
         in the JSON body with ``in_body=True`` (MOI's POST listings). ``headers`` go with every
-        page (the pages are one logical call, e.g. under one trace id)."""
+        page (the pages are one logical call, e.g. under one trace id). ``peek_page`` reads
+        only the paging metadata from the data, so the next page is requested before
+        ``parse_page`` builds this one's models."""
         fixed = {key: value for key, value in (params or {}).items() if value is not None}
         session = self._session
 
@@ -63,6 +66,10 @@ class Resource:
         def parse(answer: tuple[Response, Any]) -> PageResult[T]:
             return session.decode(answer[0], answer[1], parse_page)
 
+        def peek(answer: tuple[Response, Any]) -> PageResult[Any]:
+            assert peek_page is not None
+            return session.decode(answer[0], answer[1], peek_page)
+
         # Resume tokens are tied to the endpoint and its filters, so a token from another
         # listing is refused instead of silently skipping the wrong items.
         identity = f"{method} {path} {sorted(encode_params(fixed))}"
@@ -70,6 +77,9 @@ class Resource:
             fetch,
             style,
             parse=parse,
+            peek=None if peek_page is None else peek,
+            retries=lambda: session.stats.retries,
+            call=(method, path),
             listing=identity,
             page_size=page_size,
             max_items=max_items,

@@ -236,10 +236,15 @@ class Connectors(Resource):
                 "file_types": checks.optional_int_list("file_types", file_types),
                 "dir": dir,
             },
-            parse_page=lambda data: PageResult(
-                structure(data.get("files") or [], list[ConnectorFile]),
+            # The cursor is read from the raw page, so the next request goes out (with
+            # prefetch) while this page's models are built.
+            peek_page=lambda data: PageResult(
+                data.get("files") or [],
                 next_cursor=data.get("cursor"),
                 has_more=data.get("has_more"),
+            ),
+            parse_page=lambda data: PageResult(
+                structure(data.get("files") or [], list[ConnectorFile])
             ),
             page_size=page_size,
             max_items=max_items,
