@@ -19,13 +19,14 @@ Powerdrill's clients send the upload part's content type from the file's extensi
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import moi as vendor
+import moi as vendor  # type: ignore[import-untyped]
 import pytest
 import requests
-from moi.options import with_request_id
+from moi.options import with_request_id  # type: ignore[import-untyped]
 
 from asyncsdk import MaxirClient
 from asyncsdk.emulator import Emulator
@@ -52,7 +53,7 @@ class CaseInsensitiveCode(vendor.RawClient):  # type: ignore[misc]
         body = response.json() if response.content else None
         if isinstance(body, dict) and str(body.get("code", "")).upper() == "OK":
             body["code"] = "OK"
-            response._content = requests.models.complexjson.dumps(body).encode()
+            response._content = json.dumps(body).encode()
         return super()._parse_response(response, resp_type)
 
 

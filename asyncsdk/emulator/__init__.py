@@ -243,7 +243,7 @@ class Emulator:
         }
 
     @property
-    def api(self) -> str:
+    def api(self) -> Generation:
         """The MOI API generation served: ``"seed"`` or ``"current"``."""
         return self.config.api
 
