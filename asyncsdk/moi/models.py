@@ -324,22 +324,26 @@ def _by_name(value: Any, enum: type[OpenIntEnum]) -> Any:
 def _structure_task(value: Any, cls: type) -> Task:
     # The seed-era service wraps the task as {"task": {...}}; the current one (and the vendor's
     # own clients) answer with the task itself, its status named and its times as strings.
-    if isinstance(value, dict) and "id" not in value and isinstance(value.get("task"), dict):
-        value = value["task"]
-    # Listings decode many tasks: copy the dict only when a field needs rewriting.
-    if isinstance(value, dict) and any(isinstance(value.get(k), str) for k in _NAMED_OR_STRING):
-        value = dict(value)
-        if "status" in value:
-            value["status"] = _by_name(value["status"], TaskStatus)
-        if "source_connector_type" in value:
-            value["source_connector_type"] = _by_name(value["source_connector_type"], SourceType)
-        for key in ("start_at", "end_at"):
-            if value.get(key) == "0":  # an unset time, written as a string
-                value[key] = None
+    if type(value) is dict:
+        if "id" not in value and type(value.get("task")) is dict:
+            value = value["task"]
+        # Listings decode many tasks: copy the dict only when a field needs rewriting.
+        status, kind = value.get("status"), value.get("source_connector_type")
+        if (
+            type(status) is str
+            or type(kind) is str
+            or value.get("start_at") == "0"
+            or value.get("end_at") == "0"
+        ):
+            value = dict(value)
+            if type(status) is str:
+                value["status"] = _by_name(status, TaskStatus)
+            if type(kind) is str:
+                value["source_connector_type"] = _by_name(kind, SourceType)
+            for key in ("start_at", "end_at"):
+                if value.get(key) == "0":  # an unset time, written as a string
+                    value[key] = None
     return _task_hook(value, cls)
-
-
-_NAMED_OR_STRING = ("status", "source_connector_type", "start_at", "end_at")
 
 
 _task_hook = converter.gen_structure_attrs_fromdict(Task)
