@@ -19,6 +19,7 @@ from ._core.errors import (
     AsyncSDKError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     DecodeError,
     InvalidInputError,
@@ -26,9 +27,11 @@ from ._core.errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     ShardSupersededError,
     TransportError,
+    WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, ListingProgress, Page
@@ -91,6 +94,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Block",
+    "ClientClosedError",
     "ClientStats",
     "ConflictError",
     "Connector",
@@ -131,6 +135,7 @@ __all__ = [
     "ProcessedVolume",
     "RateLimitError",
     "RawVolume",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "S3Config",
     "ServerError",
@@ -147,6 +152,7 @@ __all__ = [
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
+    "WrongEventLoopError",
     "__version__",
     "fan_out",
 ]

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .paging import AsyncPaginator, CursorPaging, NumberedPaging, PageRequest, PageResult
+from .paging import (
+    AsyncPaginator,
+    CursorPaging,
+    NumberedPaging,
+    PageRequest,
+    PageResult,
+    _default_key,
+)
 from .retry import RetryPolicy
 from .session import Response, Session, encode_params
 
@@ -41,12 +48,14 @@ class Resource:
         resume_from: str | None,
         timeout: float | None,
         retry: RetryPolicy | None,
+        key: Callable[[Any], Any] | None = _default_key,
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``; the paging parameters go in the query string, or
         in the JSON body with ``in_body=True`` (MOI's POST listings). ``headers`` go with every
         page (the pages are one logical call, e.g. under one trace id). ``peek_page`` reads
         only the paging metadata from the data, so the next page is requested before
-        ``parse_page`` builds this one's models."""
+        ``parse_page`` builds this one's models. ``key`` is an item's identity (its ``id`` by
+        default), which keeps numbered listings exact while rows move."""
         fixed = {key: value for key, value in (params or {}).items() if value is not None}
         session = self._session
 
@@ -80,6 +89,7 @@ class Resource:
             peek=None if peek_page is None else peek,
             retries=lambda: session.stats.retries,
             call=(method, path),
+            key=key,
             listing=identity,
             page_size=page_size,
             max_items=max_items,

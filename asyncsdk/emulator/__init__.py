@@ -34,7 +34,17 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, maxir, moi_auth, moi_byoa, moi_connectors, moi_metrics, moi_tasks, moi_volumes
+from . import (
+    _blobs,
+    drift,
+    maxir,
+    moi_auth,
+    moi_byoa,
+    moi_connectors,
+    moi_metrics,
+    moi_tasks,
+    moi_volumes,
+)
 from ._http import CURRENT_API, REQUEST_ID, STRICT, MOIError, ParamError, moi_error_response
 from ._processing import ProcessingStore
 from ._state import (
@@ -45,11 +55,13 @@ from ._state import (
     Generation,
     RequestRecord,
 )
+from .drift import Churn
 from .faults import Fault
 from .maxir import MaxirStore
 from .moi_auth import AUTH_KIND
 
 __all__ = [
+    "Churn",
     "Emulator",
     "EmulatorConfig",
     "EmulatorStats",
@@ -102,7 +114,8 @@ def build_app(state: EmulatorState) -> web.Application:
                 method=request.method,
                 path=request.path,
                 status=response.status,
-                invocation=request.headers.get("asyncsdk-invocation-id"),
+                invocation=request.headers.get("X-Request-ID")
+                or request.headers.get("asyncsdk-invocation-id"),
                 attempt=int(attempt["attempt"]) if "attempt" in attempt else None,
                 backoff=attempt.get("backoff"),
                 fault=fault.kind if fault is not None else None,
@@ -180,6 +193,9 @@ class Emulator:
         self.state = EmulatorState(self.config)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._churn: Churn | None = None
+        if self.config.churn_rate:
+            self.churn(rate=self.config.churn_rate, seed=self.config.seed)
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"
@@ -288,6 +304,25 @@ class Emulator:
     def faults_injected(self) -> dict[str, int]:
         """How many faults of each kind were injected so far."""
         return dict(self.state.faults.injected)
+
+    def churn(
+        self, rate: float, *, seed: int = 0, targets: tuple[str, ...] = drift.TARGETS
+    ) -> Churn:
+        """Create and delete rows at random positions while clients list them: before each
+        request, with probability ``rate``, one MOI load task or MAXIR data source is created
+        or deleted (see :mod:`asyncsdk.emulator.drift`). Returns the record of the changes."""
+        churn = Churn(rate=rate, seed=seed, targets=targets)
+        drift.install(self.state, churn)
+        self._churn = churn
+        return churn
+
+    def move_rows(self, count: int) -> None:
+        """Make ``count`` changes of the churn now (between listings: rows moved while a
+        job was down)."""
+        if self._churn is None:
+            raise RuntimeError("call churn() first")
+        for _ in range(count):
+            drift.change(self.state, self._churn)
 
     def revoke_access_tokens(self) -> None:
         """Make every access token issued so far invalid for API calls (the next call gets a

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._core import checks
 from .._core.convert import structure
-from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
+from .._core.errors import InvalidInputError
 from .._core.resource import Resource
 from .._core.retry import RetryPolicy
-from .._core.session import Response, Session
+from .._core.session import Session
 from . import _args
-from ._envelope import MOIEnvelope
 from .models import MetricName, MetricSeries
 from .paths import MOIPaths
 
@@ -114,40 +112,14 @@ class Metrics(Resource):
         }
         if start >= end:
             raise InvalidInputError("start must be before end")
-        if self._url is None:
-            return await self._session.request(
-                "POST",
-                self._paths.metrics,
-                json=body,
-                idempotent=True,
-                parse=_series,
-                timeout=timeout,
-                retry=retry,
-            )
-        return await self._query_url(self._url, body, timeout, retry)
-
-    async def _query_url(
-        self, url: str, body: dict[str, Any], timeout: float | None, retry: RetryPolicy | None
-    ) -> list[MetricSeries]:
-        # An absolute URL, possibly another host: the streaming path is the one that accepts
-        # those, and it attaches credentials only for the API's own origin.
-        path = urlsplit(url).path
-        async with self._session.stream(
-            "POST", url, json=body, timeout=timeout, retry=retry
-        ) as raw:
-            payload = await raw.read()
-            response = Response("POST", path, raw.status, raw.headers, payload)
-        envelope = MOIEnvelope()
-        data = envelope.unwrap(response)
-        try:
-            return _series(data)
-        except AsyncSDKError:
-            raise
-        except Exception as exc:
-            raise DecodeError(
-                f"unexpected response shape: {type(exc).__name__}: {exc}",
-                status=response.status,
-                method="POST",
-                path=path,
-                request_id=envelope.request_id(response),
-            ) from exc
+        # MOIClient(metrics_url=...) may name another host: the pipeline attaches credentials
+        # only for the API's own origin.
+        return await self._session.request(
+            "POST",
+            self._paths.metrics if self._url is None else self._url,
+            json=body,
+            idempotent=True,
+            parse=_series,
+            timeout=timeout,
+            retry=retry,
+        )

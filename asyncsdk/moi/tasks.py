@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from attrs import define
@@ -23,6 +24,9 @@ from .paths import MOIPaths
 __all__ = ["TaskFileCounts", "Tasks"]
 
 _ORDER_FIELDS = ("end_at", "created_at", "updated_at")
+# How far the service's clock may be behind ours (and its creation times are whole seconds):
+# tasks created this long before a create call are still candidates for resolving it.
+_CLOCK_SLACK = timedelta(seconds=60)
 
 
 @define(frozen=True)
@@ -79,11 +83,20 @@ class Tasks(Resource):
         """Start loading ``uris`` (files or folders, as ``connectors.files`` lists them) from a
         connector into the raw volume ``volume_id``.
 
-        The service returns no id (D6). With ``resolve=True`` the newest task for this
-        connector and volume is looked up and returned; this races with other creators.
+        The service returns no id. With ``resolve=True`` the task is looked up by what makes it
+        unique: the ``name`` given (required then), this connector and volume, and a creation
+        time from shortly before the call on (see :meth:`find`). Give each task a unique name:
+        if several tasks match, ``InvalidInputError`` says so rather than returning one of
+        them; if none is listed yet, the result is None.
         A create is not retried once sent: after ``TransportError(request_sent=True)``, check
-        ``tasks.list()`` before creating again.
+        ``tasks.find(name)`` before creating again.
         """
+        if resolve and not name:
+            raise InvalidInputError(
+                "resolve=True needs name=: the service returns no id, and only a name tells "
+                "this task from others created for the same connector and volume meanwhile"
+            )
+        since = datetime.now(UTC) - _CLOCK_SLACK
         body: dict[str, Any] = {
             "source_connector_id": connector_id_value(connector_id),
             "volume_id": require_id("volume_id", volume_id),
@@ -107,13 +120,58 @@ class Tasks(Resource):
         )
         if not resolve:
             return None
+        assert name is not None
+        found = [
+            task
+            async for task in self._named(name, since, timeout=timeout, retry=retry)
+            if task.source_connector_id == str(body["source_connector_id"])
+            and task.volume_id == body["volume_id"]
+        ]
+        if len(found) > 1:
+            raise InvalidInputError(
+                f"{len(found)} tasks named {name!r} were created for this connector and volume "
+                "since the call started; give each task a unique name to resolve it"
+            )
+        return found[0] if found else None
+
+    async def find(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Task | None:
+        """The newest task named exactly ``name`` (None if there is none).
+
+        The service filters tasks by ``keyword`` only, and the keyword matches the task's
+        creator or its volume's name, not the task's name; so this scans the listing newest
+        first, and ``since`` (an aware datetime) stops the scan at tasks created before it:
+        give it whenever you know roughly when the task was made.
+        """
+        async for task in self._named(name, since, timeout=timeout, retry=retry):
+            return task
+        return None
+
+    async def _named(
+        self,
+        name: str,
+        since: datetime | None,
+        *,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> AsyncIterator[Task]:
+        """Tasks named ``name``, newest first, created at or after ``since``."""
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError(f"name must be a non-empty string, got {name!r}")
+        if since is not None and (not isinstance(since, datetime) or since.tzinfo is None):
+            raise InvalidInputError(f"since must be an aware datetime, got {since!r}")
         newest = self.list(order_by="created_at", is_desc=True, timeout=timeout, retry=retry)
         async for task in newest:
-            if task.source_connector_id == str(body["source_connector_id"]) and (
-                task.volume_id == body["volume_id"]
-            ):
-                return task
-        return None
+            if since is not None and task.created_at is not None and task.created_at < since:
+                return
+            if task.name == name:
+                yield task
 
     def list(
         self,
@@ -133,7 +191,12 @@ class Tasks(Resource):
     ) -> AsyncPaginator[Task]:
         """Load tasks, filtered by status and schedule, ordered by ``end_at``, ``created_at``
         or ``updated_at``. Pages are numbered, so ``concurrency=8`` fetches them in parallel
-        once the first page tells the total."""
+        once the first page tells the total.
+
+        ``keyword`` matches a task's creator or its volume's name (a substring), not the
+        task's name: use :meth:`find` for that. Listings stay exact while tasks are created
+        and deleted if they are ordered by something that does not change (``created_at``,
+        the default); ``updated_at`` changes with every state change."""
         if order_by is not None and order_by not in _ORDER_FIELDS:
             raise InvalidInputError(f"order_by must be one of {', '.join(_ORDER_FIELDS)}")
         return self._paginate(
