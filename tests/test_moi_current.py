@@ -8,15 +8,12 @@ Two kinds of peer:
   test states the exact bytes it serves;
 - the **emulator** in each generation (the ``api`` fixture), strict about parameters.
 
-Auth: the scripted server's data routes take ``moi-key``; until ``MOIClient(api_key=...)``
-exists it also serves a login whose token those routes accept, and the client logs in.
+Auth: ``moi-key`` only, as today's service (the scripted server has no login at all).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -68,33 +65,15 @@ JOBS = [
 ]
 
 
-def jwt(claims: dict[str, Any]) -> str:
-    def part(value: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part(claims)}.sig"
-
-
 class Scripted:
     """A MOI that reads only ``page_param`` for job pages, and logs what it was sent."""
 
     def __init__(self, page_param: str) -> None:
         self.page_param = page_param
         self.queries: list[dict[str, str]] = []
-        self.token = jwt({"uid": "u-1", "iat": int(time.time()), "exp": int(time.time()) + 3600})
 
     def authorised(self, request: web.Request) -> bool:
-        return (
-            request.headers.get("moi-key") == KEY
-            or request.headers.get("Access-Token") == self.token
-        )
-
-    async def login(self, request: web.Request) -> web.Response:
-        return web.Response(
-            body=b'{"code":"OK","msg":"OK","data":{"uid":"u-1","login_at":"2025-07-25T10:00:00Z"}}',
-            content_type="application/json",
-            headers={"Access-Token": self.token, "Refresh-Token": "r"},
-        )
+        return request.headers.get("moi-key") == KEY
 
     async def task(self, request: web.Request) -> web.Response:
         if not self.authorised(request):
@@ -120,7 +99,6 @@ class Scripted:
 async def scripted(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Scripted, str]]:
     server = Scripted(getattr(request, "param", "page"))
     app = web.Application()
-    app.router.add_post("/auth/login", server.login)
     app.router.add_get("/task/get", server.task)
     app.router.add_get(JOBS_PATH, server.jobs)
     runner = web.AppRunner(app, access_log=None)
@@ -134,7 +112,7 @@ async def scripted(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Script
 
 
 def client(url: str) -> MOIClient:
-    return MOIClient(url, account_name="a", username="u", password="p", paths="current")
+    return MOIClient(url, api_key=KEY, paths="current")
 
 
 async def test_the_flat_task_answer_is_read_exactly(scripted: tuple[Scripted, str]) -> None:
@@ -223,6 +201,21 @@ async def test_an_api_key_is_accepted_in_each_generation(emu: Emulator) -> None:
 
     status, body, _ = await raw_get(emu, "/task/list", {"moi-key": "wrong"})
     assert (status, body["code"]) == (401, "ErrUnauthorized")
+
+
+async def test_an_api_key_client_makes_one_request_per_call_in_each_generation(
+    emu: Emulator,
+) -> None:
+    async with MOIClient(emu.url, api_key=emu.api_key, paths=emu.api) as moi:
+        before = len(emu.requests)
+        task = await moi.tasks.list(page_size=100).first()
+        assert task is not None and len(emu.requests) == before + 1
+        assert (await moi.tasks.get(task.id)).id == task.id
+        assert len(emu.requests) == before + 2
+        jobs = await moi.jobs.list(page_size=100).collect()
+        assert len(jobs) == 12 and len(emu.requests) == before + 3
+    assert emu.stats.logins == 0 and emu.stats.refreshes == 0
+    assert {r.auth for r in emu.requests} == {"api_key"}
 
 
 async def test_the_login_flow_works_in_each_generation(emu: Emulator) -> None:
