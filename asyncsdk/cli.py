@@ -46,8 +46,8 @@ from . import __version__, _migrate
 from ._core.errors import AsyncSDKError
 from ._core.paging import AsyncPaginator
 from ._demo import DemoOptions, make_reporter, run_demo
-from .emulator.__main__ import add_emulator_arguments, config_from_args, number_in
-from .emulator.__main__ import serve as serve_emulator
+from .emulator.serve import add_emulator_arguments, config_from_args, number_in
+from .emulator.serve import serve as serve_emulator
 from .maxir import DataSource, DataSourceStatus, MaxirClient
 from .maxir.models import Dataset
 from .moi import ConnectorFile, FileType, MOIClient, Task, TaskFile, TaskFileStatus

@@ -360,6 +360,8 @@ async def test_a_wrong_password_is_one_line_without_the_password(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASYNCSDK_MOI_PASSWORD", "hunter2-wrong")
+    # The emulator also exports an API key, which from_env() prefers: this test is the login's.
+    monkeypatch.delenv("ASYNCSDK_MOI_API_KEY", raising=False)
     result = await asyncsdk("moi", "tasks", "ls")
     assert "HTTP 401" in result.one_line_error()
     assert "hunter2" not in result.out + result.err
@@ -402,7 +404,10 @@ async def test_a_malformed_base_url_is_one_line(monkeypatch: pytest.MonkeyPatch)
     assert "s3cret-value" not in message
 
 
-async def test_verbose_logs_requests_not_credentials(emu: Emulator) -> None:
+async def test_verbose_logs_requests_not_credentials(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASYNCSDK_MOI_API_KEY", raising=False)  # log in, to see "logged in"
     result = await asyncsdk("-v", "moi", "connectors", "ls")
     assert result.code == 0
     assert re.search(r"GET /connectors/list -> 200 in [\d.]+ ms \(request id \S+\)", result.err)

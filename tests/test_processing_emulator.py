@@ -46,6 +46,8 @@ from asyncsdk import (
 from asyncsdk.emulator import Emulator
 from asyncsdk.emulator._blobs import pattern
 from asyncsdk.emulator._processing import ProcessingStore
+from asyncsdk.emulator._state import Generation
+from asyncsdk.moi.paths import resolve_paths
 
 DOCS = Path(__file__).parent / "data" / "moi_docs"
 PIPELINE = WorkflowConfig(
@@ -132,15 +134,16 @@ async def eventually(check: Any, timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-async def fast() -> AsyncIterator[Emulator]:
-    """Jobs finish in milliseconds; nothing is seeded but the raw and processed volumes."""
-    async with Emulator(job_file_seconds=0.005, workflow_jobs=0) as emu:
+async def fast(api: Generation) -> AsyncIterator[Emulator]:
+    """Jobs finish in milliseconds; nothing is seeded but the raw and processed volumes. Each
+    test runs against both API generations."""
+    async with Emulator(job_file_seconds=0.005, workflow_jobs=0, api=api) as emu:
         yield emu
 
 
 @pytest.fixture
 async def moi(fast: Emulator) -> AsyncIterator[MOIClient]:
-    async with MOIClient(fast.url, **fast.moi_credentials) as client:
+    async with MOIClient(fast.url, paths=fast.api, **fast.moi_credentials) as client:
         yield client
 
 
@@ -371,15 +374,20 @@ async def test_the_seeded_history_lists_like_any_other() -> None:
         assert seeded.process_mode.interval != 0
 
 
-async def test_current_path_generation_is_served_too(fast: Emulator) -> None:
-    async with MOIClient(fast.url, paths="current", **fast.moi_credentials) as moi:
-        raw, target = await setup_volumes(moi, "current")
+async def test_each_generation_serves_its_own_paths_only(fast: Emulator) -> None:
+    own = resolve_paths(fast.api)
+    other = resolve_paths("seed" if fast.api == "current" else "current")
+    async with MOIClient(fast.url, paths=other, **fast.moi_credentials) as moi:
+        with pytest.raises(NotFoundError):
+            await moi.jobs.list().first()
+    async with MOIClient(fast.url, paths=fast.api, **fast.moi_credentials) as moi:
+        raw, target = await setup_volumes(moi, "own")
         add_files(fast, raw, 2)
-        workflow = await create_workflow(moi, "current-paths", raw, target)
+        workflow = await create_workflow(moi, "own-paths", raw, target)
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
         assert (await moi.jobs.wait(job.id, timeout=10, interval=0.01)).finished
-    assert fast.stats.by_route["GET /byoa/api/v1/workflow_job/{job_id}"] >= 1
+    assert fast.stats.by_route[f"GET {own.job}"] >= 1
 
 
 # -- processed volumes ------------------------------------------------------------------------
@@ -448,7 +456,8 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
 
 
 async def test_raw_volumes_files_links_and_deletes(fast: Emulator, moi: MOIClient) -> None:
-    assert await moi.volumes.raw.create("landing") is None  # D6: no id in the answer
+    # docs/wire/moi.md#d6: no id in the answer
+    assert await moi.volumes.raw.create("landing") is None
     with pytest.raises(ConflictError):
         await moi.volumes.raw.create("landing")
     volume = await moi.volumes.raw.find("landing")
@@ -615,12 +624,14 @@ async def test_the_emulator_answers_with_the_documented_shapes(
                 return await r.json()
 
         byoa = "/byoa/api/v1"
+        paths = resolve_paths(fast.api)
+        wf, jobs = paths.workflows, paths.jobs
         answers = {
-            "workflow_list": (await call("GET", f"{byoa}/index_workflow"), ("workflows", 0)),
-            "workflow_get": (await call("GET", f"{byoa}/index_workflow/{workflow.id}"), ()),
-            "job_list": (await call("GET", f"{byoa}/index_workflow_job"), ("jobs", 0)),
-            "job_get": (await call("GET", f"{byoa}/index_workflow_job/{job.id}"), ()),
-            "job_files": (await call("GET", f"{byoa}/index_workflow_job/{job.id}/files"), ()),
+            "workflow_list": (await call("GET", wf), ("workflows", 0)),
+            "workflow_get": (await call("GET", f"{wf}/{workflow.id}"), ()),
+            "job_list": (await call("GET", jobs), ("jobs", 0)),
+            "job_get": (await call("GET", f"{jobs}/{job.id}"), ()),
+            "job_files": (await call("GET", f"{jobs}/{job.id}/files"), ()),
             "processed_volume_files": (
                 await call("POST", f"{byoa}/explore/volumes/{target.id}/files"),
                 ("items", 0),
@@ -661,20 +672,21 @@ async def test_the_emulator_answers_with_the_documented_shapes(
         async with http.delete(fast.url + blocks, json={}, headers=headers) as r:
             assert r.status == 422
             assert (await r.json())["detail"][0]["loc"] == ["body", "ids"]
-        # The seed's update was documented as POST, the example used PUT: both work (D18).
+        # The seed's update was documented as POST, the example used PUT: both work
+        # (docs/wire/moi.md#d18).
         graph = PIPELINE.to_dict()
         async with http.post(
-            fast.url + f"{byoa}/workflow_meta/{workflow.id}",
+            fast.url + f"{wf}/{workflow.id}",
             json={"name": "renamed", "workflow": graph},
             headers=headers,
         ) as r:
             assert (await r.json()) == {"code": "ok", "msg": "ok", "data": None}
-        # Retry by query (the Era-B docs' form, D19).
-        retry = f"{byoa}/workflow_job/{job.id}/files?file_ids=nope"
+        # Retry by query (the Era-B docs' form, docs/wire/moi.md#d19).
+        retry = f"{jobs}/{job.id}/files?file_ids=nope"
         async with http.post(fast.url + retry, headers=headers) as r:
             assert r.status == 404 and "detail" in await r.json()
         # BYOA itself requires user-id (the token check answers 401 first when it is on).
         fast.state.moi_auth_check = None
-        async with http.get(fast.url + f"{byoa}/index_workflow", headers={}) as r:
+        async with http.get(fast.url + wf, headers={}) as r:
             assert r.status == 422
             assert (await r.json())["detail"][0]["loc"] == ["header", "user-id"]

@@ -20,6 +20,7 @@ from asyncsdk import (
     WaitTimeoutError,
 )
 from asyncsdk.emulator import Emulator
+from asyncsdk.emulator._state import Generation
 
 OSS = OSSConfig(
     endpoint="oss-cn-hangzhou.aliyuncs.com",
@@ -30,11 +31,13 @@ OSS = OSSConfig(
 
 
 @pytest.fixture
-async def fast() -> AsyncIterator[tuple[Emulator, MOIClient]]:
-    # Quick file steps and a high failure rate, so every path of the state machine shows.
+async def fast(api: Generation) -> AsyncIterator[tuple[Emulator, MOIClient]]:
+    # Quick file steps and a high failure rate, so every path of the state machine shows; in
+    # each API generation (the current one answers /task/get with the task itself, its
+    # status named and its times as strings).
     async with (
-        Emulator(task_file_seconds=0.05, task_file_failure_rate=0.3, seed=7) as emu,
-        MOIClient(emu.url, **emu.moi_credentials) as moi,
+        Emulator(task_file_seconds=0.05, task_file_failure_rate=0.3, seed=7, api=api) as emu,
+        MOIClient(emu.url, paths=api, **emu.moi_credentials) as moi,
     ):
         yield emu, moi
 

@@ -363,7 +363,13 @@ async def test_job_list_pages_by_page_num_with_a_workflow_filter(
     jobs = await moi.jobs.list(workflow_id=WF, page_size=10, max_items=10).collect()
     assert len(jobs) == 10
     [call] = calls(mock, "GET", f"{BYOA}/index_workflow_job")
-    assert call["query"] == [("page_num", "1"), ("page_size", "10"), ("workflow_id", WF)]
+    # Both page names: the seed-era spec reads page_num, the current service page.
+    assert call["query"] == [
+        ("page", "1"),
+        ("page_num", "1"),
+        ("page_size", "10"),
+        ("workflow_id", WF),
+    ]
     first = jobs[0]
     assert first.id == JOB and first.workflow_name == "wf-2"
     assert first.status == JobStatus.COMPLETED and first.finished

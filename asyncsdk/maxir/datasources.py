@@ -22,7 +22,7 @@ from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
 from .._core.paging import AsyncPaginator
 from .._core.polling import poll_until
 from .._core.retry import RetryPolicy
-from ._files import FileContent, read_content
+from ._files import FileContent, content_type, read_content
 from ._resource import MIN_PRESIGN_SECONDS, MaxirResource, check_file_name
 from .models import DataSource, DataSourceStatus, Presigned
 
@@ -450,7 +450,7 @@ class DataSources(MaxirResource):
 
         def form() -> aiohttp.FormData:
             data = aiohttp.FormData()
-            data.add_field("file", content, filename=name, content_type="application/octet-stream")
+            data.add_field("file", content, filename=name, content_type=content_type(name))
             data.add_field("user_id", user)
             return data
 

@@ -11,19 +11,58 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
+from attrs import define
+
 from .._core import checks
 from .._core.checks import require_id
 from .._core.convert import structure
-from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
+from .._core.paging import AsyncPaginator, NumberedPaging, PageRequest, PageResult
 from .._core.polling import poll_until
 from .._core.resource import Resource
 from .._core.retry import RetryPolicy
 from .._core.session import Session
 from . import _args
-from .models import FileType, Job, JobFile, JobFileCounts, JobFileStatus
+from .models import FileType, Job, JobFile, JobFileCounts, JobFileStatus, JobStatus
 from .paths import MOIPaths
 
 __all__ = ["Jobs"]
+
+
+@define(frozen=True)
+class _PageAndPageNum(NumberedPaging):
+    """Sends the page number as both ``page`` and ``page_num``.
+
+    The sources disagree on the name:
+
+    - ``page_num``: the BYOA service's own OpenAPI spec, for ``GET /byoa/api/v1/workflow_job``
+      (yangj1211/moc-docs, ``docs/MatrixOne-Intelligence/API/workflow.openapi.json`` at 78d26d8);
+    - ``page``: the vendor's own clients (matrixorigin/moi-go-sdk ``genai.go`` at b28c3bb,
+      ``ListWorkflowJobs``; matrixorigin/moi-python-sdk ``moi/client.py`` at 37a7381,
+      ``list_workflow_jobs``).
+
+    The service is a FastAPI app, which ignores a query parameter it does not declare, so the
+    same number under both names is read right whichever one a deployment declares.
+    """
+
+    def params(self, request: PageRequest) -> dict[str, Any]:
+        out = super().params(request)
+        out["page_num"] = out[self.page_param]
+        return out
+
+
+_JOB_PAGING = _PageAndPageNum(page_param="page")
+
+
+def _job_status(status: JobStatus | int | None) -> str | None:
+    # The current service's filter is a string naming the status ("running"), as the vendor's
+    # clients send it; a number it has no name for goes as its digits.
+    if status is None:
+        return None
+    value = checks.optional_int_list("status", [status])
+    assert value is not None
+    member = JobStatus(value[0])
+    return member.name.lower() if not member.name.startswith("UNKNOWN_") else str(int(member))
+
 
 _COUNTERS = ("total", "completed", "failed", "processing", "pending", "stopped", "file_total")
 
@@ -65,6 +104,8 @@ class Jobs(Resource):
         file_types: Iterable[FileType | int] | None = None,
         sort_field: str | None = None,
         sort_order: str | None = None,
+        status: JobStatus | int | None = None,
+        source_file_id: str | None = None,
         page_size: int = 100,
         max_items: int | None = None,
         prefetch: int = 0,
@@ -73,13 +114,20 @@ class Jobs(Resource):
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> AsyncPaginator[Job]:
-        """Every job (of one workflow with ``workflow_id``), page by page (``page_num``/
-        ``page_size``, D7). The service lists the newest first unless told otherwise."""
+        """Every job (of one workflow with ``workflow_id``), page by page. The service lists the
+        newest first unless told otherwise.
+
+        ``status`` and ``source_file_id`` (the jobs that processed that raw file) are filters
+        of the current service only (``paths="current"``)."""
         return self._paginate(
             "GET",
             self._paths.jobs,
-            style=NumberedPaging(page_param="page_num"),
+            style=_JOB_PAGING,
             params={
+                "status": _job_status(status),
+                "source_file_id": None
+                if source_file_id is None
+                else require_id("source_file_id", source_file_id),
                 "workflow_id": None
                 if workflow_id is None
                 else require_id("workflow_id", workflow_id),

@@ -23,12 +23,14 @@ __all__ = [
     "ConnectorFile",
     "FileType",
     "Job",
+    "JobDescription",
     "JobFile",
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
     "LoadIntervalType",
     "LoadModeConfig",
+    "LoadResult",
     "MetricName",
     "MetricPoint",
     "MetricSeries",
@@ -45,6 +47,7 @@ __all__ = [
     "TaskFileStatus",
     "TaskSourceConfig",
     "TaskStatus",
+    "VolumePath",
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
@@ -234,6 +237,22 @@ class TaskSourceConfig:
 
 
 @define(frozen=True)
+class VolumePath:
+    """Where a task's volume sits (the current service only): ids and names from the top."""
+
+    id_list: tuple[str, ...] = ()
+    name_list: tuple[str, ...] = ()
+
+
+@define(frozen=True)
+class LoadResult:
+    """What loading one file of a task gave (the current service only)."""
+
+    lines: int = 0
+    reason: str = ""
+
+
+@define(frozen=True)
 class Task:
     """A load task: copies files from a connector into a raw volume."""
 
@@ -251,6 +270,10 @@ class Task:
     end_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: Sent by the current service only.
+    volume_path: VolumePath | None = None
+    #: Sent by the current service only.
+    load_results: tuple[LoadResult, ...] = ()
 
 
 @define(frozen=True)
@@ -285,6 +308,46 @@ def _structure_connector(value: Any, cls: type) -> Connector:
 
 _connector_hook = converter.gen_structure_attrs_fromdict(Connector)
 converter.register_structure_hook(Connector, _structure_connector)
+
+
+def _by_name(value: Any, enum: type[OpenIntEnum]) -> Any:
+    """A status or type the current service names (``"running"``) as the number the seed-era
+    service sends for it; numbers and numeric strings pass through. An unknown name is left
+    as it is, for the enum's hook to refuse with the name in the message."""
+    if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+        member = enum.__members__.get(value.strip().upper())
+        if member is not None:
+            return int(member)
+    return value
+
+
+def _structure_task(value: Any, cls: type) -> Task:
+    # The seed-era service wraps the task as {"task": {...}}; the current one (and the vendor's
+    # own clients) answer with the task itself, its status named and its times as strings.
+    if type(value) is dict:
+        if "id" not in value and type(value.get("task")) is dict:
+            value = value["task"]
+        # Listings decode many tasks: copy the dict only when a field needs rewriting.
+        status, kind = value.get("status"), value.get("source_connector_type")
+        if (
+            type(status) is str
+            or type(kind) is str
+            or value.get("start_at") == "0"
+            or value.get("end_at") == "0"
+        ):
+            value = dict(value)
+            if type(status) is str:
+                value["status"] = _by_name(status, TaskStatus)
+            if type(kind) is str:
+                value["source_connector_type"] = _by_name(kind, SourceType)
+            for key in ("start_at", "end_at"):
+                if value.get(key) == "0":  # an unset time, written as a string
+                    value[key] = None
+    return _task_hook(value, cls)
+
+
+_task_hook = converter.gen_structure_attrs_fromdict(Task)
+converter.register_structure_hook(Task, _structure_task)
 
 
 # -- processing: workflows, jobs, volumes, metrics (MOI-API.md §4.6-§4.9, §7-§10, §12) --------
@@ -421,6 +484,31 @@ class Workflow:
 
 
 @define(frozen=True)
+class JobDescription:
+    """What started a job, as the current service describes it."""
+
+    #: The load task whose files triggered the job (``triggerTaskID`` on the wire, a string or
+    #: a number there, always a string here).
+    trigger_task_id: str | None = None
+
+
+def _structure_job_description(value: Any, _: type) -> JobDescription | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    trigger = value.get("triggerTaskID")
+    if isinstance(trigger, float) and trigger.is_integer():
+        trigger = int(trigger)
+    return JobDescription(trigger_task_id=converter.structure(trigger, str | None))  # type: ignore[arg-type]
+
+
+converter.register_structure_hook_func(
+    lambda t: t == (JobDescription | None), _structure_job_description
+)
+
+
+@define(frozen=True)
 class Job:
     """One run of a workflow over a batch of files (§8)."""
 
@@ -445,6 +533,8 @@ class Job:
     branch_name: str | None = None
     version: str | None = None
     workflow: WorkflowConfig | None = None
+    #: Sent by the current service only.
+    description: JobDescription | None = None
 
     @property
     def finished(self) -> bool:

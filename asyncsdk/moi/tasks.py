@@ -233,7 +233,8 @@ class Tasks(Resource):
             self._paths.task_get,
             params={"task_id": require_id("task_id", task_id)},
             idempotent=True,
-            parse=lambda data: structure(data["task"], Task),
+            # Task's hook reads the seed's {"task": {...}} and the current flat answer.
+            parse=lambda data: structure(data, Task),
             timeout=timeout,
             retry=retry,
         )
