@@ -20,6 +20,7 @@ from ._core.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DataSourceSyncError,
     DecodeError,
     InvalidInputError,
     NotFoundError,
@@ -27,10 +28,10 @@ from ._core.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    WaitTimeoutError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, Page
-from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
     Dataset,
@@ -38,7 +39,6 @@ from .maxir import (
     DatasetStatus,
     DataSource,
     DataSourceStatus,
-    DataSourceSyncError,
     MaxirClient,
     Presigned,
 )

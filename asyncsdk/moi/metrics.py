@@ -1,25 +1,24 @@
-"""``moi.metrics``: load and processing metrics over a time range (MOI-API.md §12).
+"""``moi.metrics``: load and processing metrics over a time range.
 
 The public docs call ``POST /metric/observice`` on the API host (the default here); the seed
 calls ``POST /ob/metrics`` on an in-cluster host. ``MOIClient(metrics_url=...)`` sends queries
 to such a URL instead (credentials go with them only if it is the API's own origin), and
-``MOIClient(paths=evolve(SEED, metrics=...))`` changes just the path (D4).
+``MOIClient(paths=evolve(SEED_PATHS, metrics=...))`` changes just the path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 from .._core import checks
 from .._core.convert import structure
 from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
-from .._core.resource import Resource
-from .._core.retry import RetryPolicy
+from .._core.options import CallOptions, call_options
+from .._core.resource import Resource, items
 from .._core.session import Response, Session
-from . import _args
 from ._envelope import MOIEnvelope
 from .models import MetricName, MetricSeries
 from .paths import MOIPaths
@@ -28,7 +27,7 @@ __all__ = ["Metrics"]
 
 
 def _series(data: Any) -> list[MetricSeries]:
-    return structure(_args.listing(data, "metrics"), list[MetricSeries])
+    return structure(items(data, "metrics"), list[MetricSeries])
 
 
 def _instant(name: str, value: object) -> datetime:
@@ -70,7 +69,7 @@ def _names(names: object) -> list[str]:
     return out
 
 
-class Metrics(Resource):
+class Metrics(Resource[MOIPaths]):
     """Query metric series::
 
     end = datetime.now(timezone.utc)
@@ -85,8 +84,7 @@ class Metrics(Resource):
     def __init__(
         self, session: Session, paths: MOIPaths, account: str, url: str | None = None
     ) -> None:
-        super().__init__(session)
-        self._paths = paths
+        super().__init__(session, paths)
         self._account = account
         self._url = url
 
@@ -98,13 +96,13 @@ class Metrics(Resource):
         interval: int | timedelta,
         *,
         account: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> list[MetricSeries]:
         """Series for ``names`` between ``start`` and ``end`` (aware datetimes, sent as RFC
         3339), in buckets of ``interval`` seconds. One series per metric (and per label set,
         e.g. per workflow); a point's ``value`` is None where its bucket had no data.
-        ``account`` defaults to the client's account. Safe to retry (D23)."""
+        ``account`` defaults to the client's account. Safe to retry."""
+        checked = call_options(options)
         body = {
             "account": self._account if account is None else checks.text("account", account),
             "start": _instant("start", start).isoformat(),
@@ -115,26 +113,18 @@ class Metrics(Resource):
         if start >= end:
             raise InvalidInputError("start must be before end")
         if self._url is None:
-            return await self._session.request(
-                "POST",
-                self._paths.metrics,
-                json=body,
-                idempotent=True,
-                parse=_series,
-                timeout=timeout,
-                retry=retry,
+            return await self._post(
+                self._paths.metrics, json=body, idempotent=True, parse=_series, options=checked
             )
-        return await self._query_url(self._url, body, timeout, retry)
+        return await self._query_url(self._url, body, checked)
 
     async def _query_url(
-        self, url: str, body: dict[str, Any], timeout: float | None, retry: RetryPolicy | None
+        self, url: str, body: dict[str, Any], options: CallOptions
     ) -> list[MetricSeries]:
         # An absolute URL, possibly another host: the streaming path is the one that accepts
         # those, and it attaches credentials only for the API's own origin.
         path = urlsplit(url).path
-        async with self._session.stream(
-            "POST", url, json=body, timeout=timeout, retry=retry
-        ) as raw:
+        async with self._session.stream("POST", url, json=body, options=options) as raw:
             payload = await raw.read()
             response = Response("POST", path, raw.status, raw.headers, payload)
         envelope = MOIEnvelope()
