@@ -77,7 +77,7 @@ def text(name: str, value: object, *, allow_empty: bool = False) -> str:
 
 
 def id_list(name: str, values: object, *, allow_empty: bool = False) -> list[str]:
-    """A list of ids (strings on the wire, D11). A lone string is refused: iterating it would
+    """A list of ids (strings on the wire). A lone string is refused: iterating it would
     send one id per character."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise InvalidInputError(f"{name} must be a list of ids, got {type(values).__name__}")

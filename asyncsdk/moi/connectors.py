@@ -80,6 +80,16 @@ class Connectors(Resource[MOIPaths]):
         **options: Unpack[CallOptions],
     ) -> Connector: ...
 
+    @overload
+    async def create(
+        self,
+        name: str,
+        config: OSSConfig | S3Config,
+        *,
+        resolve: bool,
+        **options: Unpack[CallOptions],
+    ) -> Connector | None: ...
+
     async def create(
         self,
         name: str,

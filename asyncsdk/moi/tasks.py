@@ -94,6 +94,20 @@ class Tasks(Resource[MOIPaths]):
         **options: Unpack[CallOptions],
     ) -> Task: ...
 
+    @overload
+    async def create(
+        self,
+        connector_id: int | str,
+        volume_id: str,
+        uris: Sequence[str],
+        *,
+        load_interval_type: LoadIntervalType = ...,
+        interval: int = ...,
+        name: str | None = ...,
+        resolve: bool,
+        **options: Unpack[CallOptions],
+    ) -> Task | None: ...
+
     async def create(
         self,
         connector_id: int | str,

@@ -92,6 +92,11 @@ class RawVolumes(Resource[MOIPaths]):
         self, name: str, *, resolve: Literal[True], **options: Unpack[CallOptions]
     ) -> RawVolume: ...
 
+    @overload
+    async def create(
+        self, name: str, *, resolve: bool, **options: Unpack[CallOptions]
+    ) -> RawVolume | None: ...
+
     async def create(
         self, name: str, *, resolve: bool = False, **options: Unpack[CallOptions]
     ) -> RawVolume | None:

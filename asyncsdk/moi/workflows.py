@@ -138,6 +138,24 @@ class Workflows(Resource[MOIPaths]):
         **options: Unpack[CallOptions],
     ) -> Workflow: ...
 
+    @overload
+    async def create(
+        self,
+        name: str,
+        *,
+        source_volume_ids: Sequence[str | int],
+        source_volume_names: Sequence[str],
+        file_types: Iterable[FileType | int],
+        workflow: WorkflowConfig | Mapping[str, Any],
+        target_volume_id: str | None = ...,
+        target_volume_name: str = ...,
+        create_target_volume_name: str | None = ...,
+        process_mode: ProcessMode | None = ...,
+        priority: int | None = ...,
+        resolve: bool,
+        **options: Unpack[CallOptions],
+    ) -> Workflow | None: ...
+
     async def create(
         self,
         name: str,
