@@ -4,7 +4,7 @@ A resource method names its endpoint and its arguments, and nothing else: one of
 here (``_get``, ``_post``, ``_put``, ``_delete``, ``_list``, ``_list_all``, ``_download``)
 builds the request, checks the per-call options once and hands them to the session untouched.
 Ids reach a path only through :meth:`Resource._path`, which makes each one exactly one path
-segment. What a service adds to every call (MAXIR's ``user_id`` and trace header) comes in
+segment. What a service adds to every call (a user id, a trace header) comes in
 through one hook, :meth:`Resource._placement`.
 """
 
@@ -81,8 +81,8 @@ class Resource(Generic[P]):
     # -- what subclasses may change ----------------------------------------------------------
 
     def _placement(self, method: str, scope: Any) -> Placement:
-        """What the service adds to a call. ``scope`` is what the resource method passed (MAXIR:
-        the caller's ``user_id`` and ``trace_id``); the base adds nothing and takes none."""
+        """What the service adds to a call. ``scope`` is what the resource method passed (who the
+        call acts for, a trace id...); the base adds nothing and takes none."""
         if scope is not None:
             raise TypeError(f"{type(self).__name__} takes no call scope")
         return _NOTHING
@@ -246,7 +246,7 @@ class Resource(Generic[P]):
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``: filters (``params``, None values left out) and the
         paging parameters go in the query string, or in the JSON body with ``in_body=True``
-        (MOI's POST listings). The call options apply to every page request."""
+        (listings sent as POST). The call options apply to every page request."""
         call, paging = split_page_options(page_options(options))
         place = self._placement(method, scope)
         fixed = {
@@ -288,10 +288,9 @@ class Resource(Generic[P]):
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> AsyncPaginator[T]:
-        """A listing the service does not page (MOI's raw volumes, their files, processed
-        volumes): one request answers everything, behind the same paginator as every other
-        listing, so every list call has one shape. Of the paging options only ``max_items``
-        applies; the others are refused rather than ignored."""
+        """A listing the service does not page: one request answers everything, behind the
+        same paginator as every other listing, so every list call has one shape. Of the paging
+        options only ``max_items`` applies; the others are refused rather than ignored."""
         call, paging = split_page_options(page_options(options))
         unused = sorted(name for name in _PAGING_ONLY if paging.get(name) is not None)
         if unused:
