@@ -193,6 +193,13 @@ async def test_an_error_before_any_row_offers_no_resume(emu: Emulator) -> None:
     assert "resume_token" not in result.err
 
 
+async def test_a_non_ascii_digit_id_is_one_line_naming_the_argument(emu: Emulator) -> None:
+    before = emu.stats.requests
+    result = await asyncsdk("moi", "files", "ls", "²")
+    assert "connector_id" in result.one_line_error()
+    assert emu.stats.requests - before <= 1  # the login, nothing listed
+
+
 async def test_tasks_ls_takes_status_names_and_numbers(emu: Emulator, moi: MOIClient) -> None:
     by_name = await asyncsdk("moi", "tasks", "ls", "--status", "running,paused", "--json")
     by_number = await asyncsdk("moi", "tasks", "ls", "--status", "1", "--status", "3", "--json")
