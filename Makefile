@@ -1,10 +1,10 @@
 # Conveniences; the README's two quick-start commands need none of this.
 PY ?= python3
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench docs
 
 install:
-	$(PY) -m pip install -e '.[dev,cli]'
+	$(PY) -m pip install -e '.[dev,cli,docs]'
 
 demo:
 	asyncsdk demo
@@ -18,3 +18,7 @@ lint:
 
 bench:
 	$(PY) -m benchmarks
+
+# The documentation site, checked as CI checks it, built outside the tree.
+docs:
+	mkdocs build --strict --site-dir "$$(mktemp -d)"

@@ -17,8 +17,12 @@ Credentials come from the environment (``MOIClient.from_env()``, ``MaxirClient.f
 
 Listings print aligned columns, or with ``--json`` one JSON object per line (timestamps in ISO
 8601, enums by lower-case name such as ``"running"``, fields the models keep out of their repr,
-such as secrets, as ``"<hidden>"``). A failure prints one line, ``asyncsdk: error: ...``, on
-stderr and exits with 1; a usage error exits with 2.
+such as secrets, as ``"<hidden>"``). ``-v`` and ``--json`` go before or after the command
+(``asyncsdk moi tasks ls --json -v``).
+
+A failure prints one line on stderr and exits non-zero, whatever went wrong: ``asyncsdk: error:
+...`` and 1 for a failed call or an unexpected fault (``-v`` adds the traceback), ``<command>:
+error: ...`` and 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import attrs
 
@@ -50,6 +54,8 @@ from .moi.models import TaskStatus
 
 __all__ = ["build_parser", "main", "run"]
 
+_log = logging.getLogger("asyncsdk.cli")
+
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
@@ -58,6 +64,15 @@ Handler = Callable[[argparse.Namespace, "Output"], Awaitable[int]]
 
 class UsageError(Exception):
     """A combination of arguments argparse cannot express (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (the command and where to read more) instead
+    of the full usage block, so every failure of the command is one line of stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see '{self.prog} --help')\n")
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -255,7 +270,7 @@ def _enum_values(enum: type[E], *, what: str) -> Callable[[str], list[E]]:
         for part in text.split(","):
             word = part.strip()
             member: E | None = None
-            if word.isascii() and word.isdigit():
+            if _is_decimal(word):
                 member = enum(int(word))
             else:
                 member = next((m for m in enum if m.name.lower() == word.lower()), None)
@@ -281,14 +296,26 @@ def _source_statuses(text: str) -> list[str]:
     return values
 
 
+def _is_decimal(text: str) -> bool:
+    # str.isdigit() also holds for "²" and other digits int() refuses or reads unexpectedly.
+    return text.isascii() and text.isdigit()
+
+
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not _is_decimal(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _connector_id(text: str) -> str:
+    if not _is_decimal(text):
+        raise argparse.ArgumentTypeError(
+            f"a connector id is a whole number such as 100001, got {text!r}"
+        )
+    return text
 
 
 def _flatten(groups: Sequence[Sequence[T]] | None) -> list[T] | None:
@@ -310,13 +337,13 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
         seed=args.seed,
         maxir=not args.no_maxir,
     )
-    reporter = make_reporter(out.stdout, progress=not args.no_progress, quiet=args.json)
+    reporter = make_reporter(out.stdout, progress=not args.no_progress, quiet=out.json_lines)
     try:
         summary = await run_demo(options, reporter)
         reporter.summary(summary)
     finally:
         reporter.close()
-    if args.json:
+    if out.json_lines:
         out.json(summary.to_json())
     if not summary.ok:
         failed = summary.batches_failed
@@ -331,7 +358,14 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
 
 
 async def _emulator(args: argparse.Namespace, out: Output) -> int:
-    await serve_emulator(config_from_args(args), out=out.stdout)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"argument --port: must be within 0 and 65535, got {args.port}")
+    try:
+        await serve_emulator(config_from_args(args), out=out.stdout)
+    except OSError as exc:  # the address is taken, or not this machine's
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        out.error(f"cannot listen on {args.host}:{args.port}: {reason}")
+        return 1
     return 0
 
 
@@ -488,7 +522,7 @@ def _listing_options(default_page_size: int = 100) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``asyncsdk`` argument parser (each leaf command sets ``handler``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="asyncsdk",
         description="asyncsdk: the MOI and MAXIR SDK's command line.",
         epilog="MOI credentials: ASYNCSDK_MOI_BASE_URL, ASYNCSDK_MOI_ACCOUNT_NAME, "
@@ -501,6 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose",
         action="store_true",
         help="log every HTTP request (method, path, status, time, request id) to stderr",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="JSON output, for the commands that print results"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -561,7 +598,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_moi(commands)
     _add_maxir(commands)
+    _accept_global_options(parser)
     return parser
+
+
+def _accept_global_options(parser: argparse.ArgumentParser) -> None:
+    """Let ``-v`` and ``--json`` follow any command word as well as precede it.
+
+    Below the top level their default is ``SUPPRESS``: argparse copies a subcommand's defaults
+    over the values parsed before it, so a default there would undo ``asyncsdk -v moi ...``.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in {id(p): p for p in action.choices.values()}.values():
+            options = {o for a in sub._actions for o in a.option_strings}
+            if "--verbose" not in options:
+                sub.add_argument(
+                    *(["--verbose"] if "-v" in options else ["-v", "--verbose"]),
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="as 'asyncsdk -v'",
+                )
+            if "--json" not in options:
+                sub.add_argument(
+                    "--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
+            for existing in sub._actions:
+                if existing.dest in ("json", "verbose"):
+                    existing.default = argparse.SUPPRESS
+            _accept_global_options(sub)
 
 
 def _add_moi(commands: Any) -> None:
@@ -579,7 +645,7 @@ def _add_moi(commands: Any) -> None:
     ls = verbs.add_parser(
         "ls", help="list a connector's files (cursor paging)", parents=[_listing_options()]
     )
-    ls.add_argument("connector_id", metavar="CONNECTOR_ID")
+    ls.add_argument("connector_id", type=_connector_id, metavar="CONNECTOR_ID")
     ls.add_argument(
         "--type",
         type=_enum_values(FileType, what="file type"),
@@ -681,6 +747,13 @@ async def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, o
     except AsyncSDKError as exc:
         out.error(str(exc))
         return 1
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
+    except Exception as exc:
+        # Not an expected failure: still one line, naming what broke; -v adds the traceback.
+        _log.debug("unexpected error", exc_info=True)
+        out.error(f"unexpected {type(exc).__name__}: {exc} (a bug in asyncsdk; -v shows where)")
+        return 1
     finally:
         out.stdout.flush()
 
@@ -698,7 +771,7 @@ async def run(
     out = Output(
         stdout or sys.stdout, stderr or sys.stderr, json_lines=getattr(args, "json", False)
     )
-    with _logging(args.verbose, out.stderr):
+    with _logging(getattr(args, "verbose", False), out.stderr):
         return await _dispatch(args.command_parser, args, out)
 
 

@@ -1,23 +1,26 @@
-"""Suite-wide secret canaries: no credential may appear in any log line, error text or client
-repr produced while the whole test suite runs.
+"""Secret canaries: no credential may appear in any log line, error text or client repr.
 
 The secrets that flow through the suite are the emulator's credentials (its password, its MAXIR
 API key, the access_key_secret of its seeded connectors), every token any emulator issues, and
-the explicit canaries some tests use. During the session this plugin:
+the explicit canaries some tests use. For every test this plugin:
 
-- captures every record of the ``asyncsdk`` loggers at DEBUG, formatted;
-- keeps every :class:`AsyncSDKError` raised or built (their text is read at the end, after
-  fields such as ``resume_token`` were filled in);
+- captures the records of the ``asyncsdk`` loggers, formatted;
+- keeps every :class:`AsyncSDKError` raised or built (their text is read at the test's end,
+  after fields such as ``resume_token`` were filled in);
 - keeps every client built (their reprs, and their auth objects');
 - records every token the emulators issue;
 
-and at the end fails the session if any secret appears in any of that text.
+and fails *that test* (at its teardown) if any secret appears in any of that text, so a leak is
+reported where it happens. Half the tests (chosen by a stable hash of their id) run with the
+``asyncsdk`` loggers at DEBUG, so the debug lines are checked; the other half keep the default
+level, so the code paths that skip debug formatting run too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,8 +57,15 @@ class _Capture(logging.Handler):
             _lines.append(self.format(record))
 
 
+class _Totals:
+    lines = 0
+    errors = 0
+    clients = 0
+
+
 @pytest.fixture(scope="session", autouse=True)
 def secret_canaries(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Install the capture for the whole session; the checks run per test."""
     original_error_init = AsyncSDKError.__init__
     original_bind = BaseClient._bind
     original_issue = TokenIssuer.issue
@@ -79,28 +89,50 @@ def secret_canaries(request: pytest.FixtureRequest) -> Iterator[None]:
     handler = _Capture(level=logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     logger = logging.getLogger("asyncsdk")
-    previous_level = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
     try:
         yield
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(previous_level)
         AsyncSDKError.__init__ = original_error_init  # type: ignore[method-assign]
         BaseClient._bind = original_bind  # type: ignore[method-assign]
         TokenIssuer.issue = original_issue  # type: ignore[method-assign]
+    if request.session.testscollected >= 300 and not request.session.testsfailed:
+        # Sanity, on a whole-suite run: the capture did see the traffic, or the checks would
+        # prove nothing.
+        assert _Totals.lines > 500 and _Totals.errors > 100 and _Totals.clients > 50, (
+            f"canary capture saw too little: {_Totals.lines} log lines, "
+            f"{_Totals.errors} errors, {_Totals.clients} clients"
+        )
+
+
+def leaked_secrets() -> list[str]:
+    """The secrets found in what was captured since the current test began."""
     texts = list(_lines)
     for error in _errors:
         texts += [str(error), repr(error)]
     for client in _clients:
         texts += [repr(client), repr(client._session.auth), str(client.stats)]
-    leaks = sorted({secret for secret in _secrets for text in texts if secret in text})
-    if request.session.testscollected >= 300 and not request.session.testsfailed:
-        # Sanity, on a whole-suite run: the capture did see the traffic, or the check would
-        # prove nothing.
-        assert len(_lines) > 1000 and len(_errors) > 100 and len(_clients) > 50, (
-            f"canary capture saw too little: {len(_lines)} log lines, {len(_errors)} errors, "
-            f"{len(_clients)} clients"
-        )
+    return sorted({secret for secret in _secrets for text in texts if secret in text})
+
+
+@pytest.fixture(autouse=True)
+def secret_canary_check(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Check this test's captured text for secrets at its teardown."""
+    for captured in (_lines, _errors, _clients):
+        captured.clear()
+    logger = logging.getLogger("asyncsdk")
+    previous_level = logger.level
+    if zlib.crc32(request.node.nodeid.encode()) % 2 == 0:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous_level)
+    leaks = leaked_secrets()
+    _Totals.lines += len(_lines)
+    _Totals.errors += len(_errors)
+    _Totals.clients += len(_clients)
+    for captured in (_lines, _errors, _clients):
+        captured.clear()
     assert not leaks, f"secrets leaked into logs, errors or reprs: {[s[:12] for s in leaks]}"

@@ -9,6 +9,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +28,8 @@ from asyncsdk import (
 )
 from asyncsdk.emulator import Emulator, Fault
 from asyncsdk.emulator.__main__ import config_from_args, environment, parser
+
+from ._scripted_envelopes import Answer, Scripted
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -191,13 +194,6 @@ async def test_an_error_before_any_row_offers_no_resume(emu: Emulator) -> None:
     result = await asyncsdk("moi", "files", "ls", "100001")
     assert "--resume-from" not in result.one_line_error()
     assert "resume_token" not in result.err
-
-
-async def test_a_non_ascii_digit_id_is_one_line_naming_the_argument(emu: Emulator) -> None:
-    before = emu.stats.requests
-    result = await asyncsdk("moi", "files", "ls", "²")
-    assert "connector_id" in result.one_line_error()
-    assert emu.stats.requests - before <= 1  # the login, nothing listed
 
 
 async def test_tasks_ls_takes_status_names_and_numbers(emu: Emulator, moi: MOIClient) -> None:
@@ -612,3 +608,101 @@ def test_importing_asyncsdk_needs_no_pytest() -> None:
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "[]"
+
+
+# -- expected failures: one line and a non-zero exit, never a traceback ---------------------------
+
+
+def one_line_usage_error(err: str, command: str) -> str:
+    assert err.startswith(f"{command}: error: "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err and "usage:" not in err
+    return err.strip()
+
+
+async def test_a_non_ascii_digit_id_is_a_one_line_usage_error(
+    emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["moi", "files", "ls", "²"], ["moi", "files", "ls", "٣"]):
+        with pytest.raises(SystemExit) as exit_:
+            await asyncsdk(*argv)
+        assert exit_.value.code == 2
+        message = one_line_usage_error(capsys.readouterr().err, "asyncsdk moi files ls")
+        assert "a connector id is a whole number" in message
+    with pytest.raises(SystemExit):
+        await asyncsdk("moi", "tasks", "ls", "--limit", "²")
+    assert "expected a whole number, got '²'" in capsys.readouterr().err
+    assert not [r for r in emu.requests if r.path == "/connectors/files/list"]
+
+
+def test_an_emulator_port_out_of_range_is_a_one_line_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for port in ("70000", "-1"):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["emulator", "--port", port])
+        assert exit_.value.code == 2
+        message = one_line_usage_error(capsys.readouterr().err, "asyncsdk emulator")
+        assert f"--port: must be within 0 and 65535, got {port}" in message
+
+
+async def test_an_emulator_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await asyncsdk("emulator", "--host", "127.0.0.1", "--port", str(port))
+    message = result.one_line_error()
+    assert message == f"asyncsdk: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+async def test_a_malformed_code_from_the_server_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = b'{"code": "--5", "msg": "strange\\nanswer"}'
+    answers = {"/v2/team/datasets": Answer(200, body, {"Content-Type": "application/json"})}
+    async with Scripted(answers) as server:
+        monkeypatch.setenv("ASYNCSDK_MAXIR_BASE_URL", server.url)
+        monkeypatch.setenv("ASYNCSDK_MAXIR_API_KEY", "pd-key")
+        monkeypatch.setenv("ASYNCSDK_MAXIR_USER_ID", "tmm-1")
+        result = await asyncsdk("maxir", "datasets", "ls")
+    assert result.one_line_error() == (
+        "asyncsdk: error: GET /v2/team/datasets: HTTP 200, code --5: strange answer"
+    )
+
+
+async def test_an_unexpected_fault_is_one_line_and_verbose_shows_where(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(cls: type[MOIClient], /, **overrides: Any) -> MOIClient:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(MOIClient, "from_env", classmethod(broken))
+    result = await asyncsdk("moi", "tasks", "ls")
+    assert result.one_line_error() == (
+        "asyncsdk: error: unexpected KeyError: 'boom' (a bug in asyncsdk; -v shows where)"
+    )
+    verbose = await asyncsdk("moi", "tasks", "ls", "-v")
+    assert verbose.code == 1
+    assert "Traceback" in verbose.err and "in broken" in verbose.err
+    assert verbose.err.endswith("(a bug in asyncsdk; -v shows where)\n")
+
+
+async def test_verbose_and_json_go_before_or_after_the_command(emu: Emulator) -> None:
+    expected = (await asyncsdk("moi", "connectors", "ls", "--json")).json()
+    assert expected
+    for argv in (
+        ["--json", "moi", "connectors", "ls"],
+        ["moi", "--json", "connectors", "ls"],
+        ["moi", "connectors", "ls", "--json", "-v"],
+        ["-v", "moi", "connectors", "ls", "--json"],
+        ["moi", "connectors", "-v", "ls", "--json"],
+    ):
+        result = await asyncsdk(*argv)
+        assert result.code == 0, (argv, result.err)
+        assert result.json() == expected, argv
+        assert ("GET /connectors/list -> 200" in result.err) == ("-v" in argv), argv
+    tasks = await asyncsdk("moi", "tasks", "ls", "--json", "--limit", "3")
+    assert len(tasks.json()) == 3
+    quiet = await asyncsdk("moi", "connectors", "ls")
+    assert quiet.code == 0 and quiet.err == "" and not quiet.out.startswith("{")

@@ -132,6 +132,6 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a year no datetime can hold overflows
         return None
     return max(0.0, when.timestamp() - now())

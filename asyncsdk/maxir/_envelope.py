@@ -1,4 +1,4 @@
-"""MAXIR's response envelope (MAXIR-API.md §2, §6 #2–#4, #11, #24).
+"""MAXIR's response envelope (docs/wire/maxir.md#envelope).
 
 Success is ``{"code": 0, "data": ...}``; any other code is an error, *whatever the HTTP
 status*: business errors arrive as HTTP 200 with a non-zero code. The message is in ``msg``
@@ -22,6 +22,7 @@ Errors are classified by code first, then by HTTP status:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .._core.convert import loads
@@ -39,6 +40,8 @@ from .._core.errors import (
 from .._core.session import Response, api_error
 
 __all__ = ["TRACE_ID_HEADER", "MaxirEnvelope"]
+
+_DECIMAL = re.compile(r"-?[0-9]{1,18}")
 
 #: The server's trace id on every answer (the request id of every error).
 TRACE_ID_HEADER = "x-pd-trace-id"
@@ -70,7 +73,7 @@ class MaxirEnvelope:
             raise self._error(response, None, "empty error body")
         try:
             doc = loads(response.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             if ok:
                 raise self._decode_error(response, "response body is not JSON") from None
             # A proxy's HTML error page: the status says all we can know.
@@ -81,8 +84,8 @@ class MaxirEnvelope:
             raise self._error(response, None, _excerpt(doc))
         code = _code(doc.get("code"))
         if ok and code == 0:
-            # Modify and delete answer ``data: null`` or ``{}`` (§6 #4); their methods ignore
-            # it and return None.
+            # Modify and delete answer ``data: null`` or ``{}`` (docs/wire/maxir.md#m4); their
+            # methods ignore it and return None.
             return doc.get("data")
         message = doc.get("msg") or doc.get("message")
         if not isinstance(message, str) or not message:
@@ -109,7 +112,8 @@ class MaxirEnvelope:
 def _code(value: Any) -> int | str | None:
     """The envelope code as an int when it is one (``0``, ``"0"``), else as sent."""
     if isinstance(value, dict) and "code" in value:
-        # "Get dataset overview" documents ``"code": {"code": 0}`` (§2.1): a doc bug, tolerated.
+        # "Get dataset overview" documents ``"code": {"code": 0}``, a doc bug, tolerated
+        # (docs/wire/maxir.md#m11).
         value = value["code"]
     if isinstance(value, bool):
         return str(value)
@@ -117,10 +121,12 @@ def _code(value: Any) -> int | str | None:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
+        # Only plain ASCII decimals are numbers: ``str.isdigit`` also accepts "²" and other
+        # digits ``int()`` refuses, and a very long run would exceed ``int()``'s digit limit.
+        if _DECIMAL.fullmatch(text):
             return int(text)
-        return text or None
-    return None if value is None else str(value)
+        return _excerpt(text) or None
+    return None if value is None else _excerpt(value)
 
 
 def _excerpt(value: Any) -> str:

@@ -66,6 +66,12 @@ class MaxirClient(BaseClient):
     are client-wide defaults; every method also takes ``timeout=`` and ``retry=``, and
     ``trace_id=`` (sent as ``x-pd-external-trace-id``). Errors carry the service's
     ``x-pd-trace-id`` as ``request_id``.
+
+    Resources (attributes of every client):
+
+    - ``datasets``: create, list, inspect, rename and delete datasets;
+    - ``datasources``: the files of a dataset: create from a URL or an upload, list by status,
+      wait until synched, presign a download link, delete.
     """
 
     def __init__(

@@ -38,6 +38,16 @@ class MOIClient(BaseClient):
     ``metrics_url`` sends metric queries to another URL (e.g. the in-cluster
     ``http://ob-service.mo-ob/ob/metrics``); credentials go there only if it is the API's own
     origin.
+
+    Resources (attributes of every client):
+
+    - ``connectors``: data-source connectors and the files they can see (cursor listing);
+    - ``tasks``: load tasks, which copy a connector's files into a raw volume, and their files;
+    - ``workflows``: processing workflows on the BYOA service;
+    - ``jobs``: runs of those workflows, and their files;
+    - ``volumes``: ``volumes.raw`` (where load tasks put files) and ``volumes.processed``
+      (where workflows put parsed files and their blocks);
+    - ``metrics``: load and processing metrics over a time range.
     """
 
     def __init__(
