@@ -24,6 +24,7 @@ from ._core.errors import (
     DecodeError,
     InvalidInputError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -31,7 +32,7 @@ from ._core.errors import (
     WaitTimeoutError,
 )
 from ._core.fanout import Outcome, fan_out
-from ._core.paging import AsyncPaginator, Page
+from ._core.paging import AsyncPaginator, ListingProgress, Page
 from ._core.retry import RetryPolicy
 from .maxir import (
     Dataset,
@@ -104,6 +105,7 @@ __all__ = [
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
+    "ListingProgress",
     "LoadIntervalType",
     "MOIClient",
     "MaxirClient",
@@ -114,6 +116,7 @@ __all__ = [
     "OSSConfig",
     "Outcome",
     "Page",
+    "PaginationError",
     "PermissionDeniedError",
     "Presigned",
     "ProcessInterval",

@@ -32,7 +32,8 @@ class Seen:
 
 @define
 class Script:
-    """The answers (``(method, path) -> (status, json body)``) and what was received."""
+    """The answers (``(method, path) -> (status, json body)``, or a function of the request
+    that returns the body) and what was received."""
 
     empty: dict[str, Any]
     answers: dict[tuple[str, str], tuple[int, Any]] = field(factory=dict)
@@ -75,6 +76,8 @@ async def scripted(service: str) -> AsyncIterator[Script]:
             headers = {"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)}
             return web.json_response(script.empty, headers=headers)
         status, answer = script.answers.get((request.method, request.path), (200, script.empty))
+        if callable(answer):
+            answer = answer(script.seen[-1])
         return web.json_response(answer, status=status)
 
     app = web.Application()

@@ -243,3 +243,46 @@ async def test_breaking_out_cancels_fetches_in_flight() -> None:
     fetched = len(listing.fetches)
     await asyncio.sleep(0.1)
     assert len(listing.fetches) == fetched
+
+
+@pytest.mark.parametrize("style", ["numbered", "cursor"])
+async def test_first_leaves_the_resume_token_of_the_running_pass_alone(style: str) -> None:
+    listing = Listing(95)
+    paginator = listing.paginator(style)
+    seen = []
+    async for item in paginator:
+        seen.append(item)
+        if len(seen) == 25:
+            break
+    assert await paginator.first() == 0
+    rest = await listing.paginator(style, resume_from=paginator.resume_token).collect()
+    assert seen + rest == listing.items
+
+
+async def test_two_passes_over_one_paginator_keep_their_own_positions() -> None:
+    listing = Listing(95)
+    paginator = listing.paginator()
+    outer = aiter(paginator)
+    inner = paginator.pages()
+    for _ in range(15):
+        await anext(outer)
+    first_page = await anext(inner)
+    assert len(first_page) == 10
+    # The paginator's own token follows the last pass started; each iterator keeps its own.
+    assert paginator.resume_token == inner.resume_token == first_page.resume_token
+    rest = await listing.paginator(resume_from=outer.resume_token).collect()
+    assert rest == listing.items[15:]
+    await outer.aclose()
+    await inner.aclose()
+
+
+async def test_a_resumed_paginator_starts_every_pass_at_its_token() -> None:
+    listing = Listing(95)
+    first = listing.paginator()
+    async for item in first:
+        if item == 41:
+            break
+    resumed = listing.paginator(resume_from=first.resume_token)
+    assert await resumed.first() == 42
+    assert await resumed.collect() == listing.items[42:]
+    assert await resumed.collect() == listing.items[42:]

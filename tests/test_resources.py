@@ -266,8 +266,12 @@ async def test_call_options_reach_every_request_of_both_services(
     mx_script, mx = mx_server
     task = {"code": "OK", "data": {"task": {"id": "t1", "status": 1}}}
     moi_script.answer("GET", "/task/get", task)
-    two_pages = {"code": "OK", "data": {"tasks": [{"id": "t1"}], "total": 2}}
-    moi_script.answer("GET", "/task/list", two_pages)
+
+    def page(seen: Any) -> dict[str, Any]:
+        number = dict(seen.query)["page"]
+        return {"code": "OK", "data": {"tasks": [{"id": f"t{number}"}], "total": 2}}
+
+    moi_script.answer("GET", "/task/list", page)
     options: dict[str, Any] = {
         "extra_headers": {"x-debug": "1"},
         "extra_query": {"beta": "on"},

@@ -8,13 +8,25 @@ Two styles, both configuration rather than classes of their own:
   (MOI tasks, jobs, workflows; MAXIR data sources). Once the first page tells the total, the
   rest can be fetched ``concurrency`` at a time, and are still yielded in order.
 
-Memory is bounded by the pages in flight (``concurrency + prefetch`` at most), whatever the
-listing's size. Breaking out of a loop cancels the fetches under way. ``resume_token`` marks
-the position just after the last item handed out; pass it back as ``resume_from=`` to continue
-a listing after a crash. Any error raised mid-listing carries that token as ``.resume_token``.
+Each iteration (``async for``, ``pages()``, ``collect()``, ``first()``) has its own state, so
+two iterations of one paginator never disturb each other. Memory is bounded by the pages in
+flight (``concurrency + prefetch`` at most), whatever the listing's size. Breaking out of a loop
+cancels the fetches under way. A resume token marks the position just after the last item
+handed out; pass it back as ``resume_from=`` to continue a listing after a crash. Any error
+raised mid-listing carries that token as ``.resume_token``.
 
-The stop rules follow MOI-API.md §16: a cursor listing ends on ``has_more == false``, an empty
-cursor or an empty page; a numbered one when the total is reached, or on a short or empty page.
+Stop rules, checked on every page whatever the resource (a page whose paging metadata breaks
+them raises :class:`PaginationError`, never loops, repeats or truncates silently):
+
+* cursor: the listing ends on ``has_more == false``, an empty cursor, or an empty page (unless
+  ``has_more`` is true and a new cursor is given). A cursor seen before in the same iteration
+  means the listing cycles: error. A cursor that is not a string: error.
+* numbered: ``total``, when given, is authoritative: the listing ends when the pages cover it,
+  a short page does not end it (a service that caps the page size is followed page by page),
+  and an empty page before the total is reached is an error. Without a total, a short or empty
+  page ends it. A page identical to the one before means the service ignores the page number:
+  error.
+* both: ``has_more`` must be a boolean and ``total`` a non-negative integer when present.
 """
 
 from __future__ import annotations
@@ -24,16 +36,19 @@ import base64
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from attrs import define
 
-from .errors import AsyncSDKError, InvalidInputError
+from .errors import AsyncSDKError, InvalidInputError, PaginationError
 
 __all__ = [
     "AsyncPaginator",
     "CursorPaging",
+    "ListingIterator",
+    "ListingProgress",
     "NumberedPaging",
     "Page",
     "PageRequest",
@@ -41,15 +56,22 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+X = TypeVar("X")
 
 
 @define(frozen=True)
 class PageRequest:
-    """What the paginator asks a listing for: a cursor or a page number, and a page size."""
+    """What the paginator asks a listing for: a cursor or a page number, and a page size.
+
+    ``offset`` is the item offset of the page's first item (numbered listings), counted in the
+    page size the service actually serves, which may be smaller than ``page_size`` when the
+    service caps it.
+    """
 
     page_size: int
     cursor: str | None = None
     page: int | None = None
+    offset: int | None = None
 
 
 @define(frozen=True)
@@ -80,6 +102,22 @@ class Page(Generic[T]):
 
 
 @define(frozen=True)
+class ListingProgress:
+    """Where one pass over a listing stands, given to an ``on_progress`` callback after each
+    page's items were handed out.
+
+    ``items`` and ``pages`` count what this pass handed out; ``retries`` the attempts the
+    client repeated while the pass ran (all its calls, not only this listing's: the client's
+    own counter); ``elapsed`` the seconds since the pass started.
+    """
+
+    items: int
+    pages: int
+    retries: int
+    elapsed: float
+
+
+@define(frozen=True)
 class CursorPaging:
     """Cursor/has_more paging; the names of the two parameters are configuration."""
 
@@ -107,7 +145,10 @@ class NumberedPaging:
     def params(self, request: PageRequest) -> dict[str, Any]:
         assert request.page is not None
         index = request.page - 1
-        value = index * request.page_size if self.offset else index + self.first_page
+        if self.offset:
+            value = index * request.page_size if request.offset is None else request.offset
+        else:
+            value = index + self.first_page
         return {self.page_param: value, self.size_param: request.page_size}
 
 
@@ -123,12 +164,31 @@ class _Position:
     skip: int = 0
 
 
+@define(frozen=True)
+class _Bounds:
+    """What a token says beyond the position: the last page of a shard (inclusive; None for
+    "to the end") and the page size the service served when it capped ours (None if not)."""
+
+    end: int | None = None
+    served: int | None = None
+
+
 @define
 class _Fetched(Generic[T]):
+    """One fetched page, its metadata checked. With ``peek``, ``raw`` is built into ``items``
+    later, by the consumer, so building models never holds back the next request.
+    ``next_ref`` is decided by the fetch loop, which sees the pages in order."""
+
     ref: str | int
-    items: Sequence[T]
-    total: int | None
-    next_ref: str | int | None
+    raw: Any
+    items: Sequence[T] | None
+    count: int
+    meta: PageResult[Any]
+    next_ref: str | int | None = None
+
+    @property
+    def total(self) -> int | None:
+        return self.meta.total
 
 
 _TOKEN_VERSION = 1
@@ -136,6 +196,98 @@ _TOKEN_VERSION = 1
 
 def _fingerprint(listing: str) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()[:12]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_result(result: object, ref: str | int) -> PageResult[Any]:
+    """The page's paging metadata, refused with :class:`PaginationError` when mistyped."""
+    where = f"page {ref}" if isinstance(ref, int) else "cursor page"
+    if not isinstance(result, PageResult):
+        raise PaginationError(f"{where}: the listing's page parser returned {type(result)!r}")
+    if not isinstance(result.items, (list, tuple)):
+        raise PaginationError(
+            f"{where}: the page's items are a {type(result.items).__name__}, not a list"
+        )
+    if result.total is not None and (not _is_int(result.total) or result.total < 0):
+        raise PaginationError(
+            f"{where}: total must be a non-negative integer, got {result.total!r}"
+        )
+    if result.has_more is not None and not isinstance(result.has_more, bool):
+        raise PaginationError(f"{where}: has_more must be true or false, got {result.has_more!r}")
+    if result.next_cursor is not None and not isinstance(result.next_cursor, str):
+        raise PaginationError(
+            f"{where}: the cursor must be a string, got {type(result.next_cursor).__name__} "
+            f"{result.next_cursor!r}; following it would restart the listing"
+        )
+    return result
+
+
+class _Iteration:
+    """The state of one pass over a listing: where it stands, where its shard ends, and the
+    page size the service serves. One per ``async for`` / ``pages()`` / ``first()``."""
+
+    def __init__(self, owner: AsyncPaginator[Any], start: _Position, bounds: _Bounds) -> None:
+        self.owner = owner
+        self.start = start
+        self.end = bounds.end
+        # The page size the service serves: ours, unless it capped it (seen on page 1).
+        self.served = bounds.served or owner._page_size
+        self.position: _Position | None = start
+        # While items of a page are handed out, the position is kept as (page, count) and only
+        # turned into a _Position when asked for: one object per item would cost more than
+        # handing the item out.
+        self.mark_page: _Fetched[Any] | None = None
+        self.mark_count = 0
+
+    def current(self) -> _Position | None:
+        page = self.mark_page
+        if page is None:
+            return self.position
+        if self.mark_count < page.count:
+            return _Position(page.ref, self.mark_count)
+        return None if page.next_ref is None else _Position(page.next_ref)
+
+    def set(self, position: _Position | None) -> None:
+        self.mark_page = None
+        self.position = position
+
+    @property
+    def token(self) -> str | None:
+        position = self.current()
+        return None if position is None else self.owner._encode(position, self.bounds())
+
+    def bounds(self) -> _Bounds:
+        served = None if self.served == self.owner._page_size else self.served
+        return _Bounds(self.end, served)
+
+
+class ListingIterator(AsyncIterator[X]):
+    """The iterator of one pass over a listing (what ``async for`` and ``pages()`` use).
+
+    ``resume_token`` is this pass's position: just after the last item (or page) handed out,
+    None once the listing (or the shard) is exhausted.
+    """
+
+    def __init__(self, generator: AsyncGenerator[X, None], state: _Iteration) -> None:
+        self._generator = generator
+        self._state = state
+
+    def __aiter__(self) -> ListingIterator[X]:
+        return self
+
+    def __anext__(self) -> Awaitable[X]:
+        # The generator's own awaitable, not a coroutine around it: one frame less per item.
+        return self._generator.__anext__()
+
+    def aclose(self) -> Awaitable[None]:
+        return self._generator.aclose()
+
+    @property
+    def resume_token(self) -> str | None:
+        return self._state.token
 
 
 class AsyncPaginator(Generic[T]):
@@ -150,7 +302,22 @@ class AsyncPaginator(Generic[T]):
         tasks = await moi.tasks.list(max_items=500).collect()
         newest = await moi.tasks.list(order_by="created_at", descending=True).first()
 
-    Each ``async for`` (or ``pages()``) starts from the beginning, or from ``resume_from``.
+    Each ``async for`` (or ``pages()``, ``collect()``) is its own pass, starting from the
+    beginning or from ``resume_from``; its iterator has its own ``resume_token``.
+    ``paginator.resume_token`` is the token of the last pass started by ``async for``,
+    ``pages()`` or ``collect()`` (``first()`` and ``shards()`` are lookups and leave it alone);
+    before any pass it is the starting position.
+
+    ``parse`` turns what ``fetch`` returned into a :class:`PageResult`. ``peek``, when given,
+    reads only the paging metadata from the same raw answer (a :class:`PageResult` whose items
+    may be the raw, unbuilt items: only their number and equality are used); ``parse`` then
+    builds the items after the next request is already out. ``peek`` and ``parse`` must agree
+    on the items' number and order.
+
+    :meth:`shards` splits a numbered listing into page ranges to iterate elsewhere;
+    :meth:`with_progress` (or ``on_progress=``) reports each pass page by page, reading
+    ``retries`` (the client's retry counter) and ``clock`` for its figures. ``call`` (method,
+    path) names the listing in the :class:`PaginationError` it raises.
     """
 
     def __init__(
@@ -159,47 +326,55 @@ class AsyncPaginator(Generic[T]):
         style: Style,
         *,
         parse: Callable[[Any], PageResult[T]] | None = None,
+        peek: Callable[[Any], PageResult[Any]] | None = None,
         listing: str,
         page_size: int,
         max_items: int | None = None,
         prefetch: int = 0,
         concurrency: int = 1,
         resume_from: str | None = None,
+        on_progress: Callable[[ListingProgress], object] | None = None,
+        retries: Callable[[], int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        call: tuple[str, str] | None = None,
     ) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
             raise InvalidInputError(f"page_size must be a positive integer, got {page_size!r}")
-        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+        if max_items is not None and (not _is_int(max_items) or max_items < 0):
             raise InvalidInputError(f"max_items must be >= 0 or None, got {max_items!r}")
-        if not isinstance(prefetch, int) or prefetch < 0:
+        if not _is_int(prefetch) or prefetch < 0:
             raise InvalidInputError(f"prefetch must be >= 0, got {prefetch!r}")
-        if not isinstance(concurrency, int) or concurrency < 1:
+        if not _is_int(concurrency) or concurrency < 1:
             raise InvalidInputError(f"concurrency must be >= 1, got {concurrency!r}")
         if concurrency > 1 and isinstance(style, CursorPaging):
             raise InvalidInputError(
                 "this listing uses cursor paging, so its pages can only be fetched one after "
                 "another: concurrency must be 1 (use prefetch= to fetch ahead)"
             )
+        if peek is not None and parse is None:
+            raise InvalidInputError("peek= needs parse= to build the items")
+        if on_progress is not None and not callable(on_progress):
+            raise InvalidInputError(f"on_progress must be callable, got {on_progress!r}")
+        self._on_progress = on_progress
+        self._retries = retries
+        self._clock = clock
+        # The listing's method and path, named in the paginator's own errors.
+        self._call = call
         self._fetch = fetch
-        # With ``parse``, ``fetch`` returns the raw answer and building the page (CPU work)
-        # happens outside the bound on requests in flight, so parsing one page never holds
-        # back the request for the next.
         self._parse = parse
+        self._peek = peek
         self._style = style
         self._listing = _fingerprint(listing)
         self._page_size = page_size
         self._max_items = max_items
         self._prefetch = prefetch
         self._concurrency = concurrency
+        self._bounds = _Bounds()
         start = self._decode(resume_from) if resume_from else None
         self._start = start or _Position(
             style.first_cursor if isinstance(style, CursorPaging) else 1
         )
-        self._position: _Position | None = self._start
-        # While items of a page are handed out, the position is kept as (page, count) and only
-        # turned into a _Position when asked for: one object per item would cost more than
-        # handing the item out.
-        self._mark_page: _Fetched[T] | None = None
-        self._mark_count = 0
+        self._last: _Iteration | None = None
 
     def __repr__(self) -> str:
         style = "cursor" if isinstance(self._style, CursorPaging) else "numbered"
@@ -210,126 +385,239 @@ class AsyncPaginator(Generic[T]):
 
     # -- public API ---------------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterate_items(self._max_items, self._prefetch, self._concurrency)
+    def with_progress(
+        self, on_progress: Callable[[ListingProgress], object] | None
+    ) -> AsyncPaginator[T]:
+        """Call ``on_progress(ListingProgress)`` after each page's items were handed out, in
+        every later pass (None stops it). Returns the paginator, so it chains::
 
-    def pages(self) -> AsyncIterator[Page[T]]:
+            async for f in moi.connectors.files(cid).with_progress(bar.update):
+                ...
+        """
+        if on_progress is not None and not callable(on_progress):
+            raise InvalidInputError(f"on_progress must be callable, got {on_progress!r}")
+        self._on_progress = on_progress
+        return self
+
+    def __aiter__(self) -> ListingIterator[T]:
+        state = self._begin(remember=True)
+        generator = self._iterate_items(state, self._max_items, self._prefetch, self._concurrency)
+        return ListingIterator(generator, state)
+
+    def pages(self) -> ListingIterator[Page[T]]:
         """Iterate whole pages (``Page[T]``), e.g. to checkpoint after each one."""
-        return self._iterate_pages(self._max_items, self._prefetch, self._concurrency)
+        state = self._begin(remember=True)
+        generator = self._iterate_pages(state, self._max_items, self._prefetch, self._concurrency)
+        return ListingIterator(generator, state)
 
     async def collect(self) -> list[T]:
         """Every item (up to ``max_items``) in a list. Mind the memory for big listings."""
         return [item async for item in self]
 
     async def first(self) -> T | None:
-        """The first item, or None; fetches a single page."""
-        async with contextlib.aclosing(self._iterate_items(1, 0, 1)) as items:
+        """The first item, or None; fetches a single page. Leaves ``resume_token`` alone."""
+        state = self._begin(remember=False)
+        async with contextlib.aclosing(self._iterate_items(state, 1, 0, 1)) as items:
             async for item in items:
                 return item
         return None
 
     @property
     def resume_token(self) -> str | None:
-        """Where to continue: just after the last item handed out; None once exhausted."""
-        position = self._current_position()
-        return None if position is None else self._encode(position)
+        """Where the last pass started by ``async for``, ``pages()`` or ``collect()`` stands:
+        just after the last item it handed out; None once it exhausted the listing. Before any
+        pass, the starting position."""
+        if self._last is None:
+            return self._encode(self._start, self._bounds)
+        return self._last.token
 
-    def _current_position(self) -> _Position | None:
-        page = self._mark_page
-        if page is None:
-            return self._position
-        if self._mark_count < len(page.items):
-            return _Position(page.ref, self._mark_count)
-        return None if page.next_ref is None else _Position(page.next_ref)
+    async def shards(self, n: int) -> list[str]:
+        """Split the listing into at most ``n`` shards, as tokens to iterate anywhere.
 
-    def _set_position(self, position: _Position | None) -> None:
-        self._mark_page = None
-        self._position = position
+        Each token is opaque, serialisable (a short ASCII string) and tied to this listing
+        like a resume token: ``resume_from=token`` on the same list call (same filters) yields
+        exactly that shard's items, in order, and the pass's ``resume_token`` taken mid-shard
+        continues within the shard (None once the shard is done). Together the shards yield
+        the listing from this paginator's start, each item once; the last shard runs to the end
+        of the listing, so items appended meanwhile are not lost.
+
+        Numbered listings are split into page ranges, which needs the total: this fetches the
+        starting page once (one request) and raises :class:`InvalidInputError` if the service
+        gives no total. A cursor cannot be split: for a cursor listing ``n`` must be 1 (one
+        token for the whole listing); shard such listings by connector or directory instead.
+        A shard's tokens fix the page size: iterating one uses the page size it was cut with.
+        """
+        if not _is_int(n) or n < 1:
+            raise InvalidInputError(f"shards(n): n must be an integer >= 1, got {n!r}")
+        if self._max_items is not None:
+            raise InvalidInputError(
+                "shards() splits the whole listing: create the paginator without max_items"
+            )
+        if isinstance(self._style, CursorPaging):
+            if n == 1:
+                return [self._encode(self._start, self._bounds)]
+            raise InvalidInputError(
+                "this listing pages by cursor, and one cursor cannot be split into shards: "
+                "use shards(1), or shard by connector or directory (one listing each)"
+            )
+        state = self._begin(remember=False)
+        first = self._start.ref
+        assert isinstance(first, int)
+        head = await self._fetch_one(state, first)
+        state.served = _served(first, head.count, head.total, state.served)
+        if head.total is None:
+            raise InvalidInputError(
+                "this listing does not report a total, so it cannot be split into page ranges"
+            )
+        last = max(first, -(-head.total // state.served))
+        if state.end is not None:
+            last = min(last, state.end)
+        count = last - first + 1
+        n = min(n, count)
+        tokens = []
+        begin = first
+        for index in range(n):
+            size = count // n + (1 if index < count % n else 0)
+            end = begin + size - 1
+            # The last shard stays open-ended (unless this paginator is itself bounded), so
+            # rows added after the split are still listed by someone.
+            bound = end if index < n - 1 else state.end
+            skip = self._start.skip if index == 0 else 0
+            tokens.append(
+                self._encode(_Position(begin, skip), _Bounds(bound, state.bounds().served))
+            )
+            begin = end + 1
+        return tokens
 
     # -- resume tokens ------------------------------------------------------------------------
 
-    def _encode(self, position: _Position) -> str:
-        doc = {
+    def _encode(self, position: _Position, bounds: _Bounds) -> str:
+        doc: dict[str, Any] = {
             "v": _TOKEN_VERSION,
             "l": self._listing,
             "r": position.ref,
             "s": position.skip,
             "n": self._page_size,
         }
+        if bounds.end is not None:
+            doc["e"] = bounds.end
+        if bounds.served is not None:
+            doc["c"] = bounds.served
         raw = json.dumps(doc, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _decode(self, token: str) -> _Position:
+        if not isinstance(token, str):
+            raise InvalidInputError("resume_from must be a resume token string")
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             doc = json.loads(raw)
             version, listing = doc["v"], doc["l"]
-            ref, skip, size = doc["r"], int(doc["s"]), int(doc["n"])
+            ref, skip, size = doc["r"], doc["s"], doc["n"]
+            end, served = doc.get("e"), doc.get("c")
         except (ValueError, TypeError, KeyError, AttributeError):
             raise InvalidInputError("resume_from is not a resume token from asyncsdk") from None
         if version != _TOKEN_VERSION:
-            raise InvalidInputError(f"resume token version {version} is not supported")
+            raise InvalidInputError(f"resume token version {version!r} is not supported")
         if listing != self._listing:
             raise InvalidInputError(
                 "resume_from belongs to a different listing (other endpoint or filters)"
             )
         cursor_style = isinstance(self._style, CursorPaging)
-        if cursor_style != isinstance(ref, str) or skip < 0:
+        numbers = [skip, size] + ([] if cursor_style else [ref])
+        if (
+            cursor_style != isinstance(ref, str)
+            or not all(_is_int(v) for v in numbers)
+            or skip < 0
+            or size < 1
+            or (not cursor_style and ref < 1)
+            or any(v is not None and (not _is_int(v) or v < 1) for v in (end, served))
+        ):
             raise InvalidInputError("resume_from does not match this listing's paging")
+        if end is not None:
+            # A shard is cut in pages of one size: iterate it in that size.
+            self._page_size = size
+        self._bounds = _Bounds(end, served)
         if isinstance(ref, int) and size != self._page_size:
             # Same place in the listing, counted in the new page size.
-            offset = (ref - 1) * size + skip
+            offset = (ref - 1) * (served or size) + skip
+            self._bounds = _Bounds()
             return _Position(offset // self._page_size + 1, offset % self._page_size)
         return _Position(ref, skip)
 
     # -- iteration ----------------------------------------------------------------------------
 
+    def _begin(self, *, remember: bool) -> _Iteration:
+        state = _Iteration(self, self._start, self._bounds)
+        if remember:
+            self._last = state
+        return state
+
     async def _iterate_items(
-        self, max_items: int | None, prefetch: int, concurrency: int
+        self, state: _Iteration, max_items: int | None, prefetch: int, concurrency: int
     ) -> AsyncGenerator[T, None]:
-        async for fetched, items, offset in self._walk(max_items, prefetch, concurrency):
-            self._mark_page = fetched
+        async for fetched, items, offset in self._walk(state, max_items, prefetch, concurrency):
+            state.mark_page = fetched
             consumed = offset
             for item in items:
                 # Move the position past the item *before* handing it out: a caller that stops
                 # right after it must resume with the next one.
                 consumed += 1
-                self._mark_count = consumed
+                state.mark_count = consumed
                 yield item
 
     async def _iterate_pages(
-        self, max_items: int | None, prefetch: int, concurrency: int
-    ) -> AsyncIterator[Page[T]]:
-        async for fetched, items, offset in self._walk(max_items, prefetch, concurrency):
-            if offset + len(items) >= len(fetched.items):
-                self._set_position(
-                    None if fetched.next_ref is None else _Position(fetched.next_ref)
-                )
+        self, state: _Iteration, max_items: int | None, prefetch: int, concurrency: int
+    ) -> AsyncGenerator[Page[T], None]:
+        async for fetched, items, offset in self._walk(state, max_items, prefetch, concurrency):
+            if offset + len(items) >= fetched.count:
+                state.set(None if fetched.next_ref is None else _Position(fetched.next_ref))
             else:
-                self._set_position(_Position(fetched.ref, offset + len(items)))
+                state.set(_Position(fetched.ref, offset + len(items)))
             yield Page(
                 items=tuple(items),
                 total=fetched.total,
-                resume_token=self.resume_token,
+                resume_token=state.token,
                 number=fetched.ref if isinstance(fetched.ref, int) else None,
             )
 
+    def _items(self, fetched: _Fetched[T]) -> Sequence[T]:
+        if fetched.items is None:
+            assert self._parse is not None
+            items = _check_result(self._parse(fetched.raw), fetched.ref).items
+            fetched.raw = None
+            if len(items) != fetched.count:
+                raise PaginationError(
+                    f"the listing's peek saw {fetched.count} item(s) but parse built {len(items)}"
+                )
+            fetched.items = items
+        return fetched.items
+
     async def _walk(
-        self, max_items: int | None, prefetch: int, concurrency: int
+        self, state: _Iteration, max_items: int | None, prefetch: int, concurrency: int
     ) -> AsyncIterator[tuple[_Fetched[T], Sequence[T], int]]:
         """Fetched pages in order, each with the slice of items to hand out and its offset."""
-        start = self._start
-        self._set_position(start)
+        start = state.start
         if max_items == 0:
             return
         # Items the walk must fetch: the ones to skip at the start plus the ones wanted.
         needed = None if max_items is None else start.skip + max_items
         remaining = max_items
         skip = start.skip
-        pages = self._fetch_pages(start.ref, needed, prefetch, concurrency)
+        if isinstance(start.ref, str):
+            pages = self._cursor_pages(state, start.ref, needed)
+        else:
+            pages = self._numbered_pages(state, start.ref, needed, concurrency)
+        if prefetch:
+            pages = _read_ahead(pages, prefetch)
+        report = self._on_progress
+        counter = self._retries
+        started = self._clock()
+        retries_before = counter() if counter is not None else 0
+        handed = pages_done = 0
         try:
             async for fetched in pages:
-                items = fetched.items
+                items = self._items(fetched)
                 offset = min(skip, len(items))
                 skip -= offset
                 chunk = items[offset:]
@@ -340,147 +628,188 @@ class AsyncPaginator(Generic[T]):
                     yield fetched, chunk, offset
                 else:
                     # An empty page, or one skipped whole on resume: step over it.
-                    self._set_position(
+                    state.set(
                         None if fetched.next_ref is None else _Position(fetched.next_ref, skip)
                     )
+                # Here the consumer has taken the whole page (it asked for more).
+                if report is not None:
+                    pages_done += 1
+                    handed += len(chunk)
+                    retried = counter() - retries_before if counter is not None else 0
+                    report(ListingProgress(handed, pages_done, retried, self._clock() - started))
                 if remaining == 0:
                     return
         except AsyncSDKError as exc:
             if exc.resume_token is None:
-                exc.resume_token = self.resume_token
+                exc.resume_token = state.token
+            if isinstance(exc, PaginationError) and exc.method is None and self._call:
+                exc.method, exc.path = self._call
             raise
         finally:
             await _close(pages)
 
-    def _fetch_pages(
-        self, ref: str | int, needed: int | None, prefetch: int, concurrency: int
-    ) -> AsyncIterator[_Fetched[T]]:
-        if isinstance(ref, str):
-            return self._cursor_pages(ref, needed, prefetch)
-        return self._numbered_pages(ref, needed, prefetch, concurrency)
-
     async def _fetch_one(
-        self, ref: str | int, limit: asyncio.Semaphore | None = None
+        self, state: _Iteration, ref: str | int, limit: asyncio.Semaphore | None = None
     ) -> _Fetched[T]:
+        """Fetch one page and check its paging metadata (read with ``peek`` when given, so
+        the items are not built here)."""
         if isinstance(ref, str):
             request = PageRequest(self._page_size, cursor=ref)
         else:
-            request = PageRequest(self._page_size, page=ref)
+            request = PageRequest(self._page_size, page=ref, offset=(ref - 1) * state.served)
         async with limit if limit is not None else contextlib.nullcontext():
             raw = await self._fetch(request)
-        result: PageResult[T] = raw if self._parse is None else self._parse(raw)
-        if isinstance(ref, str):
-            next_cursor = result.next_cursor
-            more = (
-                bool(result.items)
-                and bool(next_cursor)
-                and (result.has_more is None or result.has_more)
-            )
-            return _Fetched(ref, result.items, result.total, next_cursor if more else None)
-        items, total = result.items, result.total
-        last = (
-            len(items) < self._page_size
-            or (total is not None and ref * self._page_size >= total)
-            or result.has_more is False
-        )
-        return _Fetched(ref, items, total, None if last else ref + 1)
+        if self._peek is not None:
+            meta = _check_result(self._peek(raw), ref)
+            return _Fetched(ref, raw, None, len(meta.items), meta)
+        result = _check_result(raw if self._parse is None else self._parse(raw), ref)
+        return _Fetched(ref, None, result.items, len(result.items), result)
 
     async def _cursor_pages(
-        self, cursor: str, needed: int | None, prefetch: int
+        self, state: _Iteration, cursor: str, needed: int | None
     ) -> AsyncIterator[_Fetched[T]]:
-        if prefetch == 0:
-            ref: str | int | None = cursor
-            fetched_items = 0
-            while ref is not None:
-                fetched = await self._fetch_one(ref)
-                fetched_items += len(fetched.items)
-                yield fetched
-                if needed is not None and fetched_items >= needed:
-                    return
-                ref = fetched.next_ref
-            return
-        # A producer fetches up to `prefetch` pages ahead of the consumer.
-        queue: asyncio.Queue[_Fetched[T] | BaseException | None] = asyncio.Queue(prefetch)
-
-        async def produce() -> None:
-            ref: str | int | None = cursor
-            fetched_items = 0
-            try:
-                while ref is not None:
-                    fetched = await self._fetch_one(ref)
-                    fetched_items += len(fetched.items)
-                    await queue.put(fetched)
-                    if needed is not None and fetched_items >= needed:
-                        break
-                    ref = fetched.next_ref
-            except Exception as exc:
-                await queue.put(exc)
+        """The cursor fetch loop: one page after another, each cursor checked."""
+        seen = {cursor}
+        ref: str | None = cursor
+        fetched_items = 0
+        while ref is not None:
+            fetched = await self._fetch_one(state, ref)
+            meta = fetched.meta
+            next_cursor = meta.next_cursor
+            more = bool(next_cursor) and meta.has_more is not False
+            if fetched.count == 0 and meta.has_more is not True:
+                more = False
+            if more:
+                assert next_cursor is not None
+                if next_cursor in seen:
+                    raise PaginationError(
+                        f"the listing repeats: a cursor came back after {len(seen)} page(s), "
+                        "so following it would list the same items again"
+                    )
+                seen.add(next_cursor)
+                fetched.next_ref = ref = next_cursor
+            else:
+                ref = None
+            fetched_items += fetched.count
+            yield fetched
+            if needed is not None and fetched_items >= needed:
                 return
-            await queue.put(None)
-
-        producer = asyncio.create_task(produce(), name="asyncsdk-prefetch")
-        try:
-            while True:
-                got = await queue.get()
-                if got is None:
-                    return
-                if isinstance(got, BaseException):
-                    raise got
-                yield got
-        finally:
-            await _cancel([producer])
 
     async def _numbered_pages(
-        self, first: int, needed: int | None, prefetch: int, concurrency: int
+        self, state: _Iteration, first: int, needed: int | None, concurrency: int
     ) -> AsyncIterator[_Fetched[T]]:
-        window = concurrency + prefetch
+        """The numbered fetch loop: the first page alone (it tells the total, so no request
+        goes past the end), then up to ``concurrency`` pages in flight, handed out in order,
+        each checked against the one before."""
         limit = asyncio.Semaphore(concurrency)
-        # The last page worth fetching, once known (from max_items now, from the total later).
-        last_page = None if needed is None else first + -(-needed // self._page_size) - 1
+        previous: Sequence[Any] = ()
+        total: int | None = None
+        fetched_items = 0
+        last_ref = first
 
-        async def fetch(number: int) -> _Fetched[T]:
-            return await self._fetch_one(number, limit)
+        def last_page() -> int | None:
+            """The last page worth requesting, as far as is known now."""
+            bounds = [] if state.end is None else [state.end]
+            if total is not None:
+                bounds.append(max(1, -(-total // state.served)))
+            if needed is not None:
+                missing = max(0, needed - fetched_items)
+                bounds.append(last_ref + -(-missing // state.served))
+            return min(bounds) if bounds else None
 
-        # The first page alone: it tells the total, so no request is wasted past the end.
-        head = await self._fetch_one(first)
+        def advance(fetched: _Fetched[T]) -> None:
+            nonlocal previous, total, fetched_items, last_ref
+            meta, ref, count = fetched.meta, fetched.ref, fetched.count
+            assert isinstance(ref, int)
+            if count and meta.items == previous:
+                raise PaginationError(
+                    f"page {ref} repeats page {ref - 1}: the service seems to ignore the page "
+                    "number, so the listing would never advance"
+                )
+            previous = meta.items
+            total = meta.total
+            state.served = _served(ref, count, total, state.served)
+            fetched_items += count
+            last_ref = ref
+            covered = (ref - 1) * state.served + count
+            if (state.end is not None and ref >= state.end) or meta.has_more is False:
+                done = True
+            elif total is not None:
+                if count == 0 and covered < total:
+                    raise PaginationError(
+                        f"page {ref} is empty although the total ({total}) says "
+                        f"{total - covered} more item(s) remain"
+                    )
+                done = covered >= total
+            elif count == 0:
+                if meta.has_more is True:
+                    raise PaginationError(
+                        f"page {ref} is empty although has_more says more items remain"
+                    )
+                done = True
+            else:
+                done = count < state.served and meta.has_more is not True
+            fetched.next_ref = None if done else ref + 1
+
+        head = await self._fetch_one(state, first)
+        advance(head)
+        yield head
         if head.next_ref is None:
-            yield head
-            return
-        if head.total is not None:
-            pages_total = -(-head.total // self._page_size)
-            last_page = pages_total if last_page is None else min(last_page, pages_total)
-        if window == 1:
-            yield head
-            number: int | None = first + 1
-            while number is not None and (last_page is None or number <= last_page):
-                fetched = await self._fetch_one(number)
-                yield fetched
-                number = None if fetched.next_ref is None else number + 1
             return
         pending: list[asyncio.Task[_Fetched[T]]] = []
         next_number = first + 1
-
-        def fill() -> None:
-            nonlocal next_number
-            while len(pending) < window and (last_page is None or next_number <= last_page):
-                pending.append(asyncio.create_task(fetch(next_number)))
-                next_number += 1
-
         try:
-            # Start the next pages before handing out the first: the caller's work on it
-            # overlaps with their fetching.
-            fill()
-            yield head
             while True:
-                fill()
+                bound = last_page()
+                while len(pending) < concurrency and (bound is None or next_number <= bound):
+                    pending.append(asyncio.create_task(self._fetch_one(state, next_number, limit)))
+                    next_number += 1
                 if not pending:
                     return
                 fetched = await pending.pop(0)
+                advance(fetched)
                 yield fetched
                 if fetched.next_ref is None:
                     return
         finally:
             await _cancel(pending)
+
+
+def _served(ref: int, count: int, total: int | None, served: int) -> int:
+    """The page size the service serves: a first page short of a total that says more means
+    the service caps the page size, and numbers its pages (and offsets) in its own size."""
+    if ref == 1 and total is not None and 0 < count < served and count < total:
+        return count
+    return served
+
+
+async def _read_ahead(source: AsyncIterator[X], depth: int) -> AsyncGenerator[X, None]:
+    """``source``'s values, with a task fetching up to ``depth`` of them ahead of the
+    consumer: the next request is in flight while the consumer builds and handles a page."""
+    queue: asyncio.Queue[tuple[X] | BaseException | None] = asyncio.Queue(depth)
+
+    async def produce() -> None:
+        try:
+            async for value in source:
+                await queue.put((value,))
+        except Exception as exc:
+            await queue.put(exc)
+            return
+        finally:
+            await _close(source)
+        await queue.put(None)
+
+    producer = asyncio.create_task(produce(), name="asyncsdk-prefetch")
+    try:
+        while True:
+            got = await queue.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got[0]
+    finally:
+        await _cancel([producer])
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:

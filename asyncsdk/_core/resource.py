@@ -243,10 +243,13 @@ class Resource(Generic[P]):
         in_body: bool = False,
         scope: Any = None,
         default_page_size: int = 100,
+        peek_page: Callable[[Any], PageResult[Any]] | None = None,
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``: filters (``params``, None values left out) and the
         paging parameters go in the query string, or in the JSON body with ``in_body=True``
-        (listings sent as POST). The call options apply to every page request."""
+        (listings sent as POST). The call options apply to every page request. ``peek_page``
+        reads only the paging metadata from the data, so the next page is requested before
+        ``parse_page`` builds this one's models."""
         call, paging = split_page_options(page_options(options))
         place = self._placement(method, scope)
         fixed = {
@@ -272,11 +275,24 @@ class Resource(Generic[P]):
         def parse(answer: tuple[Response, Any]) -> PageResult[T]:
             return session.decode(answer[0], answer[1], parse_page)
 
+        def peek(answer: tuple[Response, Any]) -> PageResult[Any]:
+            assert peek_page is not None
+            return session.decode(answer[0], answer[1], peek_page)
+
         # Resume tokens are tied to the endpoint and its filters, so a token from another
         # listing is refused instead of silently skipping the wrong items.
         identity = f"{method} {path} {sorted(encode_params(fixed))}"
         paging.setdefault("page_size", default_page_size)
-        return AsyncPaginator(fetch, style, parse=parse, listing=identity, **paging)
+        return AsyncPaginator(
+            fetch,
+            style,
+            parse=parse,
+            peek=None if peek_page is None else peek,
+            listing=identity,
+            retries=lambda: session.stats.retries,
+            call=(method, path),
+            **paging,
+        )
 
     def _list_all(
         self,

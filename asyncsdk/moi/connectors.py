@@ -45,12 +45,16 @@ def _config_body(config: object) -> tuple[SourceType, dict[str, Any]]:
     return SourceType.S3, {"s3": fields}
 
 
-def _files_page(data: Any) -> PageResult[ConnectorFile]:
+def _files_cursor(data: Any) -> PageResult[Any]:
+    # Read from the raw page, so the next request goes out (with prefetch) while this page's
+    # models are built.
     return PageResult(
-        structure(items(data, "files"), list[ConnectorFile]),
-        next_cursor=data.get("cursor"),
-        has_more=data.get("has_more"),
+        items(data, "files"), next_cursor=data.get("cursor"), has_more=data.get("has_more")
     )
+
+
+def _files_page(data: Any) -> PageResult[ConnectorFile]:
+    return PageResult(structure(items(data, "files"), list[ConnectorFile]))
 
 
 def _valid(data: Any) -> bool:
@@ -235,5 +239,10 @@ class Connectors(Resource[MOIPaths]):
             "dir": None if dir is None else checks.text("dir", dir, allow_empty=True),
         }
         return self._list(
-            self._paths.connector_files, _files_page, style=_CURSOR, params=params, options=options
+            self._paths.connector_files,
+            _files_page,
+            peek_page=_files_cursor,
+            style=_CURSOR,
+            params=params,
+            options=options,
         )
