@@ -28,6 +28,7 @@ from ._core.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    ShardSupersededError,
     TransportError,
     WaitTimeoutError,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "RetryPolicy",
     "S3Config",
     "ServerError",
+    "ShardSupersededError",
     "SourceType",
     "Task",
     "TaskFile",

@@ -41,7 +41,7 @@ from typing import Any, NoReturn, TextIO, TypeVar
 
 import attrs
 
-from . import __version__
+from . import __version__, _migrate
 from ._core.errors import AsyncSDKError
 from ._core.paging import AsyncPaginator
 from ._demo import DemoOptions, make_reporter, run_demo
@@ -596,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_emulator_arguments(emulator)
     _leaf(emulator, _emulator)
 
+    _migrate.add_parser(commands, _leaf)
     _add_moi(commands)
     _add_maxir(commands)
     _accept_global_options(parser)

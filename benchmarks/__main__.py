@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import fanout, memory, paging, refresh
+from . import dask_scaling, fanout, memory, paging, refresh
 from ._harness import machine, write_results
 
 SCENARIOS: dict[str, Callable[[int], Awaitable[dict[str, Any]]]] = {
@@ -18,6 +18,7 @@ SCENARIOS: dict[str, Callable[[int], Awaitable[dict[str, Any]]]] = {
     "paging": paging.run,
     "memory": memory.run,
     "refresh": refresh.run,
+    "dask": dask_scaling.run,
 }
 
 

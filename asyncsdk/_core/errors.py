@@ -239,6 +239,11 @@ class PaginationError(AsyncSDKError):
     """
 
 
+class ShardSupersededError(AsyncSDKError):
+    """A shard's checkpoint was taken over by a newer attempt (its worker was given up for lost
+    and the shard given to another): this attempt stops rather than work beside the new one."""
+
+
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,

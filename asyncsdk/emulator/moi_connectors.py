@@ -224,7 +224,7 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
         wanted = set(params.get_int_list("file_types"))
         directory = params.get_str("dir")
         if directory:
-            return moi_ok(_list_directory(store, connector_id, directory, wanted))
+            return moi_ok(_list_directory(store, connector_id, directory, wanted, position, limit))
         total = store.file_counts[connector_id]
         files: list[dict[str, Any]] = []
         while position < total and len(files) < limit:
@@ -251,9 +251,15 @@ def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
 
 
 def _list_directory(
-    store: ConnectorStore, connector_id: int, directory: str, wanted: set[int]
+    store: ConnectorStore,
+    connector_id: int,
+    directory: str,
+    wanted: set[int],
+    position: int,
+    limit: int,
 ) -> dict[str, Any]:
-    """One level under ``directory``: the folders of data/, or the files of one folder."""
+    """One level under ``directory``: the folders of data/, or the files of one folder, paged
+    by the same cursor as the whole listing (a position in the connector's file index)."""
     directory = directory.rstrip("/") + "/"
     if directory == "data/":
         folders = [
@@ -270,9 +276,15 @@ def _list_directory(
         ]
         return {"files": folders, "cursor": "", "has_more": False}
     total = store.file_counts[connector_id]
-    files = [
-        f
-        for f in (store.file(connector_id, i) for i in range(total))
-        if f["uri"].startswith(directory) and (not wanted or f["type"] in wanted)
-    ]
-    return {"files": files[:1000], "cursor": "", "has_more": False}
+    files: list[dict[str, Any]] = []
+    while position < total and len(files) < limit:
+        candidate = store.file(connector_id, position)
+        position += 1
+        if candidate["uri"].startswith(directory) and (not wanted or candidate["type"] in wanted):
+            files.append(candidate)
+    has_more = position < total
+    return {
+        "files": files,
+        "cursor": _encode_cursor(position) if has_more else "",
+        "has_more": has_more,
+    }
