@@ -8,6 +8,7 @@ not shared with the server's: the comparison is between clients.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import platform
@@ -16,13 +17,20 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 
 Variant = Callable[[], Awaitable[dict[str, Any] | None]]
 
-CREDENTIALS = {
+
+class Credentials(TypedDict):
+    account_name: str
+    username: str
+    password: str
+
+
+CREDENTIALS: Credentials = {
     "account_name": "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97",
     "username": "admin:accountadmin",
     "password": "emulator-password",
@@ -70,7 +78,12 @@ async def measure(
     variants: dict[str, Variant], *, rounds: int, warmup: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Run every variant once per round, in a rotating order (so no variant always runs
-    first on a cold machine); return per-variant wall times and whatever extra each reported."""
+    first on a cold machine); return per-variant wall times and whatever extra each reported.
+
+    Besides medians, every numeric figure keeps its value per round (``per_round``), so that
+    a comparison can be the median of per-round ratios: two variants measured minutes apart
+    on a shared machine see different loads, two measured in the same round see nearly the
+    same."""
     names = list(variants)
     if warmup:
         for name in names:
@@ -83,34 +96,61 @@ async def measure(
             started = time.perf_counter()
             extra = await variants[name]()
             times[name].append(time.perf_counter() - started)
-            if extra:
-                extras[name].append(extra)
+            extras[name].append(extra or {})
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         merged: dict[str, Any] = {}
+        per_round: dict[str, list[float]] = {"seconds": times[name]}
         for key in {k for e in extras[name] for k in e}:
             values = [e[key] for e in extras[name] if key in e]
-            merged[key] = (
-                statistics.median(values)
-                if all(isinstance(v, (int, float)) for v in values)
-                else values[-1]
-            )
+            if all(isinstance(v, (int, float)) for v in values):
+                merged[key] = statistics.median(values)
+                per_round[key] = values
+            else:
+                merged[key] = values[-1]
         results[name] = {
             "median_s": statistics.median(times[name]),
             "min_s": min(times[name]),
             "rounds_s": [round(t, 4) for t in times[name]],
+            "per_round": per_round,
             **merged,
         }
     return results
 
 
+def ratio(
+    results: dict[str, dict[str, Any]],
+    numerator: str,
+    denominator: str,
+    key: str = "seconds",
+    *,
+    denominator_key: str | None = None,
+) -> dict[str, float]:
+    """The median, min and max over rounds of ``numerator[key] / denominator[key]``, each
+    round's figures divided by the same round's."""
+    top = results[numerator]["per_round"][key]
+    bottom = results[denominator]["per_round"][denominator_key or key]
+    return spread([a / b for a, b in zip(top, bottom, strict=True)])
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median and range of per-round figures."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def show(figure: dict[str, float], unit: str = "x") -> str:
+    """``1.23x (1.10-1.40)``: a median with its range over rounds."""
+    return f"{figure['median']:.2f}{unit} ({figure['min']:.2f}-{figure['max']:.2f})"
+
+
 def print_table(title: str, results: dict[str, dict[str, Any]], columns: Sequence[str]) -> None:
     print(f"\n== {title}")
-    header = f"{'variant':<40}" + "".join(f"{c:>16}" for c in columns)
+    widths = [max(16, len(c) + 2) for c in columns]
+    header = f"{'variant':<40}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
     print(header)
     print("-" * len(header))
     for name, row in results.items():
-        cells = "".join(f"{_cell(row.get(c)):>16}" for c in columns)
+        cells = "".join(f"{_cell(row.get(c)):>{w}}" for c, w in zip(columns, widths, strict=True))
         print(f"{name:<40}{cells}")
 
 
@@ -123,12 +163,43 @@ def _cell(value: Any) -> str:
 
 
 def machine() -> dict[str, Any]:
-    return {
+    """Where and with what the figures were taken (the versions change the results)."""
+    found: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "aiohttp": aiohttp.__version__,
+        "cpu": _cpu_model(),
+        "load_average_at_start": os.getloadavg(),
     }
+    for package in (
+        "aiohttp",
+        "httpx",
+        "httpcore",
+        "sniffio",
+        "anyio",
+        "attrs",
+        "cattrs",
+        "orjson",
+    ):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = None
+    from asyncsdk._core import convert
+
+    found["asyncsdk_json"] = getattr(convert, "JSON_BACKEND", "json (stdlib)")
+    return found
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def write_results(path: str, payload: dict[str, Any]) -> None:

@@ -10,23 +10,36 @@ Rules (DESIGN.md, "Models"):
   strings (taken as UTC);
 - wrong types are errors, not silent coercions: a dict where a string belongs must not become the
   string ``"{...}"``. :func:`structure` turns every such failure into :class:`DecodeError`.
+
+Speed matters here: a listing decodes every item it yields. Models are structured by functions
+generated per class (:func:`_attrs_hook`) that skip a field's hook when the value already has
+the field's type and fill frozen slots directly; JSON goes through orjson when it is installed
+(``pip install "asyncsdk[speedups]"``), with the standard library deciding every body orjson
+cannot read exactly.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum, IntEnum
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
+import attrs
 import cattrs
+
+try:  # the optional fast decoder: asyncsdk[speedups]
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None  # type: ignore[assignment]
 
 from .enums import OpenIntEnum, OpenStrEnum
 from .errors import DecodeError
 
-__all__ = ["converter", "dumps", "loads", "parse_timestamp", "structure"]
+__all__ = ["JSON_BACKEND", "converter", "dumps", "loads", "parse_timestamp", "structure"]
 
 T = TypeVar("T")
 
@@ -34,6 +47,7 @@ T = TypeVar("T")
 # service sends workflow timestamps in milliseconds while its Go service sends seconds.
 _MILLISECONDS_THRESHOLD = 1e11
 
+_NUMERIC = re.compile(r"-?\d+(\.\d+)?")
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -62,7 +76,10 @@ def parse_timestamp(value: Any) -> datetime:
         raise TypeError("expected a timestamp, got a boolean")
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        parsed = _from_iso(text)
+        if parsed is not None:
+            return parsed
+        if _NUMERIC.fullmatch(text):
             return parse_timestamp(float(text) if "." in text else int(text))
         match = _ISO.match(text)
         if match is None:
@@ -81,8 +98,32 @@ def parse_timestamp(value: Any) -> datetime:
         )
     if isinstance(value, (int, float)):
         seconds = value / 1000 if abs(value) > _MILLISECONDS_THRESHOLD else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return datetime.fromtimestamp(seconds, UTC)
     raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+
+
+def _from_iso(text: str) -> datetime | None:
+    """The C parser for the common shapes (``YYYY-MM-DD`` alone or followed by ``T``/space and
+    ``HH:MM``...), or None to leave the text to the regular expression, which also knows
+    ``z``, a space before the offset, and refuses what neither reads. The shape check keeps
+    out what ``fromisoformat`` would read but the services never send (week dates, compact
+    times, any separator letter), and numeric strings, which are epoch seconds."""
+    size = len(text)
+    if size < 10 or text[4] != "-" or text[7] != "-":
+        return None
+    if size != 10 and (size < 16 or text[10] not in "T " or text[13] != ":"):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    zone = parsed.tzinfo
+    if zone is None:
+        return parsed.replace(tzinfo=UTC)
+    offset = zone.utcoffset(parsed)
+    if zone is not UTC and offset is not None and offset % timedelta(minutes=1):
+        return None  # an offset with seconds: the services' shapes have none; refuse as before
+    return parsed
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -105,12 +146,15 @@ def _structure_optional_int(value: Any, _: Any) -> int | None:
     return _structure_int(value, int)
 
 
+_INTEGER_TEXT = re.compile(r"\s*-?\d+\s*")
+
+
 def _structure_int(value: Any, _: type) -> int:
     if type(value) is int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
         return int(value)
     raise TypeError(f"expected an integer, got {type(value).__name__}")
 
@@ -135,13 +179,13 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 def _structure_datetime(value: Any, _: type) -> datetime:
     if type(value) is int and value < _MILLISECONDS_THRESHOLD:
-        return datetime.fromtimestamp(value, tz=UTC)  # the common case, fast
+        return datetime.fromtimestamp(value, UTC)  # the common case; positional is faster
     return parse_timestamp(value)
 
 
 def _structure_optional_datetime(value: Any, _: type) -> datetime | None:
     if type(value) is int and 0 < value < _MILLISECONDS_THRESHOLD:
-        return datetime.fromtimestamp(value, tz=UTC)  # the common case, fast
+        return datetime.fromtimestamp(value, UTC)  # the common case; positional is faster
     # Unfinished runs carry end_time 0 (MOI task files) or "" rather than null.
     if value is None or value == 0 or value == "":
         return None
@@ -176,12 +220,21 @@ def _tuple_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any]
     args = get_args(cls)
     item_type = args[0] if args else Any
     item_hook = conv.get_structure_hook(item_type)
+    # A list of plain strings (ids, names) is the common case: one pass of class checks, no
+    # hook call per item.
+    exact = _exact_class(item_type, item_hook)
 
     def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
             raise TypeError(f"expected a list, got {type(value).__name__}")
+        if exact is not None:
+            for item in value:
+                if item.__class__ is not exact:
+                    break
+            else:
+                return tuple(value)
         return tuple(item_hook(item, item_type) for item in value)
 
     return structure_tuple
@@ -200,8 +253,169 @@ def _structure_dict(value: Any, _: Any) -> dict[str, Any]:
     return value
 
 
+#: Scalar hooks that return a value of exactly this class unchanged: a field of that type
+#: whose value already has the class needs no hook call.
+_IDENTITY_HOOKS: dict[Any, tuple[Callable[[Any, Any], Any], type]] = {
+    str: (_structure_str, str),
+    int: (_structure_int, int),
+    bool: (_structure_bool, bool),
+    float: (_structure_float, float),
+}
+
+
+def _exact_class(cls: Any, hook: Callable[[Any, Any], Any]) -> type | None:
+    """The class a value of field type ``cls`` may already have to skip ``hook``, if any."""
+    known = _IDENTITY_HOOKS.get(cls)
+    return known[1] if known is not None and hook is known[0] else None
+
+
+class _Converter(cattrs.Converter):
+    """cattrs' converter, with faster generated hooks for frozen, slotted attrs models."""
+
+    def gen_structure_attrs_fromdict(self, cl: type[T]) -> Callable[[Mapping[str, Any], Any], T]:
+        hook = _attrs_hook(self, cl)
+        return hook if hook is not None else super().gen_structure_attrs_fromdict(cl)
+
+
+_MISSING = object()
+
+
+def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | None:
+    """Generate the structuring function of attrs class ``cl``, or None to leave ``cl`` to
+    cattrs' own (generic classes, validators, converters, init hooks, fields outside
+    ``__init__``: whatever this shortcut would get wrong).
+
+    The function reads each field from the dict, calls the field's hook only when the value
+    does not already have the field's type (a string for a ``str``, a known value for an enum,
+    an epoch second for a timestamp), and stores it through the slot's descriptor, skipping
+    the frozen class's ``__init__`` and its ``object.__setattr__`` per field. It applies the
+    same hooks and defaults as cattrs' function, so the values are the same.
+    """
+    if get_origin(cl) is not None or getattr(cl, "__parameters__", None) or not attrs.has(cl):
+        return None
+    if conv.forbid_extra_keys or conv.type_overrides or "__slots__" not in cl.__dict__:
+        return None
+    if hasattr(cl, "__attrs_pre_init__") or hasattr(cl, "__attrs_post_init__"):
+        return None
+    attrs.resolve_types(cl)
+    fields = attrs.fields(cl)
+    slots = {name for klass in cl.__mro__ for name in getattr(klass, "__slots__", ())}
+    if not slots <= {f.name for f in fields} | {"__weakref__"}:
+        return None  # a hidden slot (a cached hash) that __init__ would fill
+    names: dict[str, Any] = {"__cl": cl, "__new": object.__new__, "__MISSING": _MISSING}
+    names.update(__Mapping=Mapping, __fromts=datetime.fromtimestamp, __UTC=UTC)
+    lines = [
+        "def structure(o, _=None):",
+        "    if o.__class__ is not dict and not isinstance(o, __Mapping):",
+        f"        raise TypeError('expected an object for {cl.__name__}, got ' + type(o).__name__)",
+        "    self = __new(__cl)",
+    ]
+    for i, field in enumerate(fields):
+        descriptor = getattr(cl, field.name, None)
+        if field.validator is not None or field.converter is not None or not field.init:
+            return None
+        if not isinstance(descriptor, types.MemberDescriptorType) or isinstance(field.type, str):
+            return None
+        names[f"__set{i}"] = descriptor.__set__
+        default = field.default
+        if default is attrs.NOTHING:
+            lines.append(f"    v = o[{field.name!r}]")
+            lines.extend(_field_code(conv, field.type, i, names, "    "))
+        else:
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                if default.takes_self:
+                    return None
+                names[f"__factory{i}"] = default.factory
+                fill = f"__factory{i}()"
+            else:
+                names[f"__default{i}"] = default
+                fill = f"__default{i}"
+            lines.append(f"    v = o.get({field.name!r}, __MISSING)")
+            lines.append("    if v is __MISSING:")
+            lines.append(f"        v = {fill}")
+            lines.append("    else:")
+            lines.extend(_field_code(conv, field.type, i, names, "        "))
+        lines.append(f"    __set{i}(self, v)")
+    lines.append("    return self")
+    code = compile("\n".join(lines), f"<asyncsdk structure {cl.__qualname__}>", "exec")
+    exec(code, names)
+    function: Callable[[Any, Any], Any] = names["structure"]
+    function.__name__ = f"structure_{cl.__name__}"
+    return function
+
+
+def _field_code(
+    conv: cattrs.Converter, cls: Any, i: int, names: dict[str, Any], indent: str
+) -> list[str]:
+    """Lines that turn ``v`` (the raw value) into field ``i``'s value of type ``cls``."""
+    hook = conv.get_structure_hook(cls)
+    names[f"__hook{i}"], names[f"__type{i}"] = hook, cls
+    call = f"v = __hook{i}(v, __type{i})"
+    inner = cls
+    optional = False
+    args = get_args(cls)
+    if len(args) == 2 and type(None) in args:  # X | None
+        inner = args[0] if args[1] is type(None) else args[1]
+        optional = hook == conv._structure_optional
+        if optional:
+            # cattrs' optional hook: None stays None, anything else goes to X's hook.
+            hook = conv.get_structure_hook(inner)
+            names[f"__hook{i}"], names[f"__type{i}"] = hook, inner
+        elif hook is _structure_optional_str or hook is _structure_optional_int:
+            optional, hook = True, _IDENTITY_HOOKS[inner][0]
+    body = _value_code(inner, hook, i, names, call)
+    if body is None:
+        body = [call]
+        if hook is _structure_any:
+            return []
+    if optional:
+        return [f"{indent}if v is not None:", *(f"{indent}    {line}" for line in body)]
+    return [f"{indent}{line}" for line in body]
+
+
+def _value_code(
+    cls: Any, hook: Callable[[Any, Any], Any], i: int, names: dict[str, Any], call: str
+) -> list[str] | None:
+    """Shortcut lines for a value of type ``cls`` handled by ``hook``, or None for the plain
+    hook call."""
+    exact = _exact_class(cls, hook)
+    if exact is not None:
+        names[f"__exact{i}"] = exact
+        return [f"if v.__class__ is not __exact{i}:", f"    {call}"]
+    if hook is _structure_dict:
+        return ["if v.__class__ is not dict:", f"    {call}"]
+    if hook is _structure_enum and isinstance(cls, type) and issubclass(cls, (int, str)):
+        # A known value is one lookup in the enum's own table; its class check keeps
+        # True (== 1) from passing as a member, as the hook does.
+        names[f"__exact{i}"] = int if issubclass(cls, int) else str
+        names[f"__members{i}"] = cast("type[Enum]", cls)._value2member_map_
+        return [
+            f"m = __members{i}.get(v) if v.__class__ is __exact{i} else None",
+            "if m is None:",
+            f"    {call}",
+            "else:",
+            "    v = m",
+        ]
+    limit = repr(_MILLISECONDS_THRESHOLD)
+    if hook is _structure_datetime:
+        return [
+            f"if v.__class__ is int and v < {limit}:",
+            "    v = __fromts(v, __UTC)",
+            "else:",
+            f"    {call}",
+        ]
+    if hook is _structure_optional_datetime:
+        return [
+            f"if v.__class__ is int and 0 < v < {limit}:",
+            "    v = __fromts(v, __UTC)",
+            "else:",
+            f"    {call}",
+        ]
+    return None
+
+
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=False)
+    conv = _Converter(detailed_validation=False)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
@@ -242,9 +456,58 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+#: orjson reads integers of 64 bits exactly but turns larger ones into floats without a word,
+#: so a body with a number of 20 digits (or a minus and 19) goes to the standard library, which
+#: keeps every integer exact. Found without a regular expression (which costs more than orjson
+#: itself): digits and minus become "0", what may stand before a JSON value (``[``, ``,``,
+#: ``:``, white space) becomes ":", and the search is for ":" and twenty "0". A run of digits
+#: inside a string can match too; that body is only decoded more slowly.
+_NUMBER_SHAPE = bytes(
+    ord("0") if chr(i) in "0123456789-" else ord(":") if chr(i) in "[,: \t\r\n" else ord("x")
+    for i in range(256)
+)
+_BIG_INTEGER = b":" + b"0" * 20
+
+
+def _has_big_integer(body: bytes) -> bool:
+    shape = body.translate(_NUMBER_SHAPE)
+    return _BIG_INTEGER in shape or shape.startswith(_BIG_INTEGER[1:])
+
+
+#: The fast decoder, or None for the standard library alone. Tests replace it to run the same
+#: bodies both ways.
+_fast_loads: Callable[[bytes], Any] | None = orjson.loads if orjson is not None else None
+
+#: Which JSON decoder :func:`loads` uses (for benchmark and bug reports).
+JSON_BACKEND = f"orjson {orjson.__version__}" if orjson is not None else "json (stdlib)"
+
+
 def loads(body: bytes | str) -> Any:
-    """Decode JSON; big integers stay exact (the stdlib never routes them through float)."""
-    return json.loads(body)
+    """Decode JSON; big integers stay exact (they never pass through a float).
+
+    Raises ``ValueError`` for text that is not JSON, and for JSON nested too deeply to decode
+    (which the standard library reports as ``RecursionError``) a :class:`DecodeError` that
+    is also a ``ValueError``.
+    With orjson installed it decodes byte bodies; every body it refuses is decoded again by
+    the standard library, so both accept and refuse the same bodies (``NaN``, which orjson
+    refuses, is read as the standard library reads it).
+    """
+    fast = _fast_loads
+    if fast is not None and isinstance(body, bytes) and not _has_big_integer(body):
+        try:
+            return fast(body)
+        except ValueError:
+            pass  # the standard library gives the answer, or its own error
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise _TooDeep("response JSON is nested too deeply to decode") from None
+
+
+class _TooDeep(DecodeError, ValueError):
+    """JSON nested deeper than the decoder recurses: a :class:`DecodeError` for whoever calls
+    :func:`loads`, and a ``ValueError`` like any other undecodable body, so the envelopes
+    judge it by the HTTP status as they judge a body that is not JSON."""
 
 
 def dumps(value: Any) -> bytes:
