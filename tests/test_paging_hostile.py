@@ -124,11 +124,15 @@ async def test_a_server_that_ignores_the_page_number_is_an_error_not_a_loop(
         await drain(aiter(moi.tasks.list(page_size=3)), seen)
     assert [t.id for t in seen] == ["1", "2", "3"]
     assert [q["page"] for q in server.queries(TASKS)] == ["1", "2"]
-    # The token of the last good page asks for page 2 again.
+    # The token of the last good page asks for page 2 again, after checking that its last
+    # items still end page 1 (the token carries their keys).
     server.reset()
-    server.script(TASKS, by_param("page", {"2": {"tasks": tasks(4)}}))
+    server.script(
+        TASKS, by_param("page", {"1": {"tasks": tasks(1, 2, 3)}, "2": {"tasks": tasks(4)}})
+    )
     rest = await moi.tasks.list(page_size=3, resume_from=info.value.resume_token).collect()
     assert [t.id for t in rest] == ["4"]
+    assert [q["page"] for q in server.queries(TASKS)] == ["1", "2"]
 
 
 @pytest.mark.parametrize("total", ["25", 2.5, True, -1, [3], {"n": 3}])

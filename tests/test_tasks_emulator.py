@@ -86,7 +86,7 @@ async def test_connector_config_is_checked_before_sending(
 async def test_a_once_task_loads_its_files_and_finishes(fast: tuple[Emulator, MOIClient]) -> None:
     emu, moi = fast
     volume = a_volume(emu)
-    task = await moi.tasks.create(100001, volume, ["data/f03/"], resolve=True)
+    task = await moi.tasks.create(100001, volume, ["data/f03/"], name="f03", resolve=True)
     assert task is not None
     assert task.status is TaskStatus.RUNNING
     assert task.source_config.common_file_task_config.uris == ("data/f03/",)
@@ -103,7 +103,7 @@ async def test_a_once_task_loads_its_files_and_finishes(fast: tuple[Emulator, MO
 
 async def test_retrying_failed_files_completes_the_task(fast: tuple[Emulator, MOIClient]) -> None:
     emu, moi = fast
-    task = await moi.tasks.create(100001, a_volume(emu), ["data/f05/"], resolve=True)
+    task = await moi.tasks.create(100001, a_volume(emu), ["data/f05/"], name="f05", resolve=True)
     assert task is not None
     await moi.tasks.wait(task.id, max_wait=20, interval=0.05)
     failed = await moi.tasks.files(task.id, status=[TaskFileStatus.FAILED]).collect()
@@ -123,6 +123,7 @@ async def test_pause_and_resume(fast: tuple[Emulator, MOIClient]) -> None:
         ["data/"],
         load_interval_type=LoadIntervalType.HOUR,
         interval=60,
+        name="hourly",
         resolve=True,
     )
     assert task is not None

@@ -162,6 +162,9 @@ class _Position:
 
     ref: str | int
     skip: int = 0
+    #: Digests of the last items handed out before the position (oldest first): how a
+    #: numbered listing finds its place again when rows moved (see ``_numbered_pages``).
+    anchors: tuple[str, ...] = ()
 
 
 @define(frozen=True)
@@ -185,6 +188,14 @@ class _Fetched(Generic[T]):
     count: int
     meta: PageResult[Any]
     next_ref: str | int | None = None
+    #: Items at the front of the page not to hand out (already handed out: a resume's skip,
+    #: or rows that slid over the boundary when the listing moved).
+    skip: int = 0
+    #: Anchors of the items handed out just before this page's first one (oldest first).
+    before: tuple[str, ...] = ()
+    #: How many requests of its pass had been sent when this page's answer arrived: those
+    #: may have been served before it, so their answers tell whether rows moved before it.
+    seen: int = 0
 
     @property
     def total(self) -> int | None:
@@ -192,6 +203,27 @@ class _Fetched(Generic[T]):
 
 
 _TOKEN_VERSION = 1
+#: Anchors a resume token carries: enough to survive several deleted neighbours, short enough
+#: to keep tokens small (11 characters each).
+_TOKEN_ANCHORS = 8
+#: Pages fetched, around where the position was, to find it again after the listing moved.
+_RELOCATE_PAGES = 3
+#: Relocations in a row that hand out nothing new before a pass gives up (with a token).
+_STUCK_LIMIT = 8
+
+
+def _default_key(item: Any) -> Any:
+    """An item's identity: its ``id`` attribute, or its ``"id"`` entry for raw mappings."""
+    if isinstance(item, dict):
+        return item.get("id")
+    return getattr(item, "id", None)
+
+
+def _digest(key: Any) -> str:
+    """A short, stable digest of an item key: what anchors hold (tokens stay compact and say
+    nothing readable about the items)."""
+    raw = hashlib.blake2b(str(key).encode(), digest_size=8).digest()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _fingerprint(listing: str) -> str:
@@ -246,9 +278,10 @@ class _Iteration:
         page = self.mark_page
         if page is None:
             return self.position
+        anchors = self.owner._anchors_upto(page, self.mark_count)
         if self.mark_count < page.count:
-            return _Position(page.ref, self.mark_count)
-        return None if page.next_ref is None else _Position(page.next_ref)
+            return _Position(page.ref, self.mark_count, anchors)
+        return None if page.next_ref is None else _Position(page.next_ref, 0, anchors)
 
     def set(self, position: _Position | None) -> None:
         self.mark_page = None
@@ -318,6 +351,13 @@ class AsyncPaginator(Generic[T]):
     :meth:`with_progress` (or ``on_progress=``) reports each pass page by page, reading
     ``retries`` (the client's retry counter) and ``clock`` for its figures. ``call`` (method,
     path) names the listing in the :class:`PaginationError` it raises.
+
+    ``key`` (item -> hashable) names an item's identity: by default its ``id`` attribute (or
+    ``"id"`` entry; with ``peek`` it sees the items as ``peek`` returns them). A numbered
+    listing uses it to stay exact while rows are created and deleted under it: when the
+    ``total`` changes it finds its position again by the keys of the last items it handed
+    out, and its resume tokens carry a few of them (see ``docs/paging.md``). ``key=None``
+    turns that off. ``drift_requests`` counts the extra requests this costs.
     """
 
     def __init__(
@@ -337,6 +377,7 @@ class AsyncPaginator(Generic[T]):
         retries: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.monotonic,
         call: tuple[str, str] | None = None,
+        key: Callable[[Any], Any] | None = _default_key,
     ) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
             raise InvalidInputError(f"page_size must be a positive integer, got {page_size!r}")
@@ -355,6 +396,13 @@ class AsyncPaginator(Generic[T]):
             raise InvalidInputError("peek= needs parse= to build the items")
         if on_progress is not None and not callable(on_progress):
             raise InvalidInputError(f"on_progress must be callable, got {on_progress!r}")
+        if key is not None and not callable(key):
+            raise InvalidInputError(f"key must be callable or None, got {key!r}")
+        # An item's identity, for finding the position again when a numbered listing moves.
+        self._key = key
+        #: Requests this paginator's passes made beyond one per page because the listing moved
+        #: under them: pages fetched to find the position again, and pages fetched and dropped.
+        self.drift_requests = 0
         self._on_progress = on_progress
         self._retries = retries
         self._clock = clock
@@ -503,6 +551,8 @@ class AsyncPaginator(Generic[T]):
             doc["e"] = bounds.end
         if bounds.served is not None:
             doc["c"] = bounds.served
+        if position.anchors:
+            doc["a"] = list(position.anchors)
         raw = json.dumps(doc, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -515,6 +565,7 @@ class AsyncPaginator(Generic[T]):
             version, listing = doc["v"], doc["l"]
             ref, skip, size = doc["r"], doc["s"], doc["n"]
             end, served = doc.get("e"), doc.get("c")
+            anchors = tuple(doc.get("a", ()))
         except (ValueError, TypeError, KeyError, AttributeError):
             raise InvalidInputError("resume_from is not a resume token from asyncsdk") from None
         if version != _TOKEN_VERSION:
@@ -532,6 +583,8 @@ class AsyncPaginator(Generic[T]):
             or size < 1
             or (not cursor_style and ref < 1)
             or any(v is not None and (not _is_int(v) or v < 1) for v in (end, served))
+            or len(anchors) > _TOKEN_ANCHORS
+            or not all(isinstance(a, str) and 0 < len(a) <= 16 for a in anchors)
         ):
             raise InvalidInputError("resume_from does not match this listing's paging")
         if end is not None:
@@ -542,8 +595,23 @@ class AsyncPaginator(Generic[T]):
             # Same place in the listing, counted in the new page size.
             offset = (ref - 1) * (served or size) + skip
             self._bounds = _Bounds()
-            return _Position(offset // self._page_size + 1, offset % self._page_size)
-        return _Position(ref, skip)
+            return _Position(offset // self._page_size + 1, offset % self._page_size, anchors)
+        return _Position(ref, skip, anchors)
+
+    def _digests(self, items: Sequence[Any]) -> list[str]:
+        key = self._key
+        if key is None:
+            return []
+        return [_digest(k) for k in map(key, items) if k is not None]
+
+    def _anchors_upto(self, page: _Fetched[Any], count: int) -> tuple[str, ...]:
+        """The anchors of a position ``count`` items into ``page``: digests of the last items
+        handed out before it (computed only when a token is asked for, or once per page)."""
+        if self._key is None or not isinstance(page.ref, int):
+            return ()
+        start = max(page.skip, count - _TOKEN_ANCHORS)
+        tail = self._digests(page.meta.items[start:count]) if count > start else []
+        return (*page.before, *tail)[-_TOKEN_ANCHORS:]
 
     # -- iteration ----------------------------------------------------------------------------
 
@@ -570,10 +638,14 @@ class AsyncPaginator(Generic[T]):
         self, state: _Iteration, max_items: int | None, prefetch: int, concurrency: int
     ) -> AsyncGenerator[Page[T], None]:
         async for fetched, items, offset in self._walk(state, max_items, prefetch, concurrency):
-            if offset + len(items) >= fetched.count:
-                state.set(None if fetched.next_ref is None else _Position(fetched.next_ref))
+            upto = offset + len(items)
+            anchors = self._anchors_upto(fetched, upto)
+            if upto >= fetched.count:
+                state.set(
+                    None if fetched.next_ref is None else _Position(fetched.next_ref, 0, anchors)
+                )
             else:
-                state.set(_Position(fetched.ref, offset + len(items)))
+                state.set(_Position(fetched.ref, upto, anchors))
             yield Page(
                 items=tuple(items),
                 total=fetched.total,
@@ -603,7 +675,8 @@ class AsyncPaginator(Generic[T]):
         # Items the walk must fetch: the ones to skip at the start plus the ones wanted.
         needed = None if max_items is None else start.skip + max_items
         remaining = max_items
-        skip = start.skip
+        # A numbered fetch loop applies the start's skip itself (``_Fetched.skip``).
+        skip = start.skip if isinstance(start.ref, str) else 0
         if isinstance(start.ref, str):
             pages = self._cursor_pages(state, start.ref, needed)
         else:
@@ -618,8 +691,8 @@ class AsyncPaginator(Generic[T]):
         try:
             async for fetched in pages:
                 items = self._items(fetched)
-                offset = min(skip, len(items))
-                skip -= offset
+                offset = min(fetched.skip + skip, len(items))
+                skip -= min(skip, len(items))
                 chunk = items[offset:]
                 if remaining is not None:
                     chunk = chunk[:remaining]
@@ -628,8 +701,11 @@ class AsyncPaginator(Generic[T]):
                     yield fetched, chunk, offset
                 else:
                     # An empty page, or one skipped whole on resume: step over it.
+                    anchors = self._anchors_upto(fetched, fetched.count)
                     state.set(
-                        None if fetched.next_ref is None else _Position(fetched.next_ref, skip)
+                        None
+                        if fetched.next_ref is None
+                        else _Position(fetched.next_ref, skip, anchors)
                     )
                 # Here the consumer has taken the whole page (it asked for more).
                 if report is not None:
@@ -700,12 +776,34 @@ class AsyncPaginator(Generic[T]):
     ) -> AsyncIterator[_Fetched[T]]:
         """The numbered fetch loop: the first page alone (it tells the total, so no request
         goes past the end), then up to ``concurrency`` pages in flight, handed out in order,
-        each checked against the one before."""
+        each checked against the one before.
+
+        With a ``key``, the loop also keeps its place while rows are created and deleted: a
+        page answered with another ``total`` than the one the position was verified against
+        (or any answer received since with another total) means rows moved, so before handing
+        that page out it fetches the page where its last handed-out items should be (and the
+        neighbouring pages), finds the newest of them still listed, and goes on right after it,
+        dropping the pages in flight. A pass resumed from a token with anchors starts that way.
+        """
         limit = asyncio.Semaphore(concurrency)
         previous: Sequence[Any] = ()
         total: int | None = None
-        fetched_items = 0
+        # Items this loop has given out to hand out (skipped ones not counted).
+        handed = 0
         last_ref = first
+        tracking = self._key is not None
+        # The total the position was last verified against.
+        baseline: int | None = None
+        # The pages given out last (at most two) and the anchors before them: where to look
+        # for the position when the listing moved.
+        recent: list[_Fetched[T]] = []
+        start_anchors = state.start.anchors if tracking else ()
+        # After a relocation the next page may start with rows handed out already (the
+        # newest anchors, when the one found ended its page): drop them.
+        dedup_next: int | None = None
+        # Relocations in a row that handed out nothing new (a listing that never settles).
+        stuck = 0
+        handed_then = -1
 
         def last_page() -> int | None:
             """The last page worth requesting, as far as is known now."""
@@ -713,12 +811,12 @@ class AsyncPaginator(Generic[T]):
             if total is not None:
                 bounds.append(max(1, -(-total // state.served)))
             if needed is not None:
-                missing = max(0, needed - fetched_items)
+                missing = max(0, needed - handed)
                 bounds.append(last_ref + -(-missing // state.served))
             return min(bounds) if bounds else None
 
         def advance(fetched: _Fetched[T]) -> None:
-            nonlocal previous, total, fetched_items, last_ref
+            nonlocal previous, total, last_ref
             meta, ref, count = fetched.meta, fetched.ref, fetched.count
             assert isinstance(ref, int)
             if count and meta.items == previous:
@@ -729,7 +827,6 @@ class AsyncPaginator(Generic[T]):
             previous = meta.items
             total = meta.total
             state.served = _served(ref, count, total, state.served)
-            fetched_items += count
             last_ref = ref
             covered = (ref - 1) * state.served + count
             if (state.end is not None and ref >= state.end) or meta.has_more is False:
@@ -751,28 +848,208 @@ class AsyncPaginator(Generic[T]):
                 done = count < state.served and meta.has_more is not True
             fetched.next_ref = None if done else ref + 1
 
-        head = await self._fetch_one(state, first)
-        advance(head)
-        yield head
+        def give(fetched: _Fetched[T]) -> _Fetched[T]:
+            """Record ``fetched`` as given out (its anchors, the items it hands out)."""
+            nonlocal handed, dedup_next
+            if tracking:
+                if dedup_next == fetched.ref:
+                    dedup_next = None
+                    seen = set(known())
+                    digests = self._digests(fetched.meta.items)
+                    hits = [n for n, d in enumerate(digests) if d in seen]
+                    if hits:
+                        fetched.skip = max(fetched.skip, hits[-1] + 1)
+                if recent:
+                    fetched.before = self._anchors_upto(recent[-1], recent[-1].count)
+                else:
+                    fetched.before = start_anchors
+                recent.append(fetched)
+                del recent[:-2]
+            handed += max(0, fetched.count - fetched.skip)
+            return fetched
+
+        def known() -> list[str]:
+            """Digests of the items handed out last (up to two pages' worth), oldest first."""
+            digests = list(recent[0].before if recent else start_anchors)
+            for page in recent:
+                digests += self._digests(page.meta.items[page.skip : page.count])
+            return digests
+
+        def position() -> int:
+            """The offset, in the listing as last verified, just after the last item given."""
+            if not recent:
+                return (first - 1) * state.served + state.start.skip
+            page = recent[-1]
+            assert isinstance(page.ref, int)
+            return (page.ref - 1) * state.served + page.count
+
+        async def relocate(
+            suspect: _Fetched[T] | None, reuse: bool
+        ) -> tuple[_Fetched[T], _Fetched[T] | None]:
+            """Find the position again by the anchors: the page holding the newest one, with
+            ``skip`` just past it, and the page to give after it when ``suspect`` (the page
+            that showed the change) can be kept."""
+            nonlocal previous, baseline, dedup_next, stuck, handed_then
+            moved_total = None if suspect is None else suspect.total
+            stuck = stuck + 1 if handed == handed_then else 0
+            handed_then = handed
+            if stuck >= _STUCK_LIMIT:
+                raise PaginationError(
+                    f"the listing changed {stuck + 1} times in a row before the pass could "
+                    f"hand out one more item (total {baseline} -> {moved_total}); resume from "
+                    "the error's resume token once it is quieter"
+                )
+            anchors = known()
+            where = set(anchors)
+
+            def found(fetched: _Fetched[T]) -> bool:
+                nonlocal previous, baseline, dedup_next
+                hits = [n for n, d in enumerate(self._digests(fetched.meta.items)) if d in where]
+                if anchors and not hits:
+                    return False
+                fetched.skip = hits[-1] + 1 if hits else 0
+                previous = ()
+                advance(fetched)
+                baseline = fetched.total
+                # The newest anchors may open the next page, when the one found ends this one.
+                assert isinstance(fetched.ref, int)
+                dedup_next = fetched.ref + 1
+                return True
+
+            # Rows inserted before the position push the anchors into the page that showed
+            # the change: found there, it costs nothing.
+            if reuse and suspect is not None and found(suspect):
+                return suspect, None
+            offset = position()
+            # The page holding the last item handed out, then its neighbours, nearest first in
+            # the direction the rows moved (deletions pull the anchors back).
+            home = max(1, (offset - 1) // state.served + 1) if offset else 1
+            back, ahead = [home - 1, home - 2], [home + 1]
+            grew = moved_total is not None and baseline is not None and moved_total > baseline
+            tried: list[int] = []
+            for ref in [home, *(ahead + back if grew else back + ahead)]:
+                if ref < 1 or ref in tried or len(tried) >= _RELOCATE_PAGES:
+                    continue
+                if state.end is not None and ref > state.end:
+                    continue
+                tried.append(ref)
+                self.drift_requests += 1
+                fetched = await self._fetch_one(state, ref)
+                if not found(fetched):
+                    continue
+                # The suspect page follows this one and was served with the same total, and so
+                # was every other answer since: no change came between the two, so it is the
+                # next page as it stands; otherwise it is fetched again.
+                if (
+                    reuse
+                    and suspect is not None
+                    and suspect.total == fetched.total
+                    and fetched.next_ref == suspect.ref
+                ):
+                    suspect.skip = 0
+                    return fetched, suspect
+                if suspect is not None:
+                    self.drift_requests += 1
+                return fetched, None
+            raise PaginationError(
+                f"the listing moved while it was read (total {baseline} -> {moved_total}) and "
+                f"none of the last {len(anchors)} item(s) handed out is on pages "
+                f"{', '.join(map(str, tried))} any more, so the position cannot be found "
+                "again; resume from the error's resume token once the listing is quieter"
+            )
+
+        if start_anchors:
+            # A resumed pass: check where the token's items are now before handing any out.
+            head, carry = await relocate(None, False)
+        else:
+            head, carry = await self._fetch_one(state, first), None
+            head.skip = state.start.skip
+            advance(head)
+            baseline = head.total
+        yield give(head)
         if head.next_ref is None:
             return
-        pending: list[asyncio.Task[_Fetched[T]]] = []
-        next_number = first + 1
+        pending: list[tuple[int, asyncio.Task[_Fetched[T]]]] = []
+        next_number = head.ref + 1 if isinstance(head.ref, int) else first + 1
+        sent = 0
+        width = concurrency
+
+        async def fetch(ref: int) -> _Fetched[T]:
+            fetched = await self._fetch_one(state, ref, limit)
+            fetched.seen = sent
+            return fetched
+
+        async def settle(fetched: _Fetched[T]) -> None:
+            """Wait for the answers to requests sent before ``fetched``'s answer arrived:
+            served perhaps before it, they may show a change it does not (a row created and
+            another deleted between two pages leave the total as it was)."""
+            if tracking:
+                earlier = [task for index, task in pending if index < fetched.seen]
+                if earlier:
+                    await asyncio.wait(earlier)
+
+        def moved(fetched: _Fetched[T]) -> bool:
+            """Whether an answer received so far says the listing changed since the baseline."""
+
+            def differs(total: int | None) -> bool:
+                # A page without a total says nothing about rows moving.
+                return total is not None and baseline is not None and total != baseline
+
+            if differs(fetched.total):
+                return True
+            return any(
+                task.done()
+                and not task.cancelled()
+                and task.exception() is None
+                and differs(task.result().total)
+                for _, task in pending
+            )
+
         try:
             while True:
-                bound = last_page()
-                while len(pending) < concurrency and (bound is None or next_number <= bound):
-                    pending.append(asyncio.create_task(self._fetch_one(state, next_number, limit)))
-                    next_number += 1
-                if not pending:
-                    return
-                fetched = await pending.pop(0)
-                advance(fetched)
-                yield fetched
+                if carry is not None:
+                    fetched, carry = carry, None
+                    advance(fetched)
+                else:
+                    bound = last_page()
+                    while len(pending) < width and (bound is None or next_number <= bound):
+                        sent += 1
+                        pending.append((sent, asyncio.create_task(fetch(next_number))))
+                        next_number += 1
+                    if not pending:
+                        return
+                    fetched = await pending.pop(0)[1]
+                    await settle(fetched)
+                    # Without anchors (no key on these items) there is nothing to look for.
+                    if tracking and moved(fetched) and (known() or not handed):
+                        # The pages in flight are dropped (counted as sent); their answers are
+                        # awaited, not cancelled, so no request of the pass is served unseen
+                        # while it looks for its place.
+                        self.drift_requests += len(pending)
+                        answers = await asyncio.gather(
+                            *(t for _, t in pending), return_exceptions=True
+                        )
+                        pending.clear()
+                        # Served perhaps after this page, an answer with another total means
+                        # rows moved after it too: then it cannot be trusted to relocate.
+                        steady = all(
+                            isinstance(a, BaseException) or a.total == fetched.total
+                            for a in answers
+                        )
+                        fetched, carry = await relocate(fetched, steady)
+                        # Pages in flight together are where changes hide best: start again
+                        # one at a time, widening as pages come back unchanged.
+                        width = 1
+                        assert isinstance(fetched.ref, int)
+                        next_number = fetched.ref + (2 if carry is not None else 1)
+                    else:
+                        advance(fetched)
+                        width = min(concurrency, width * 2)
+                yield give(fetched)
                 if fetched.next_ref is None:
                     return
         finally:
-            await _cancel(pending)
+            await _cancel([task for _, task in pending])
 
 
 def _served(ref: int, count: int, total: int | None, served: int) -> int:

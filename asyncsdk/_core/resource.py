@@ -20,7 +20,14 @@ from .convert import structure
 from .download import Download, DownloadSource
 from .errors import InvalidInputError
 from .options import CallOptions, call_options, page_options, split_page_options
-from .paging import AsyncPaginator, CursorPaging, NumberedPaging, PageRequest, PageResult
+from .paging import (
+    AsyncPaginator,
+    CursorPaging,
+    NumberedPaging,
+    PageRequest,
+    PageResult,
+    _default_key,
+)
 from .session import Response, Session, encode_params
 
 __all__ = ["Placement", "Resource", "items", "page_reader"]
@@ -244,17 +251,19 @@ class Resource(Generic[P]):
         scope: Any = None,
         default_page_size: int = 100,
         peek_page: Callable[[Any], PageResult[Any]] | None = None,
+        key: Callable[[Any], Any] | None = _default_key,
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``: filters (``params``, None values left out) and the
         paging parameters go in the query string, or in the JSON body with ``in_body=True``
         (listings sent as POST). The call options apply to every page request. ``peek_page``
         reads only the paging metadata from the data, so the next page is requested before
-        ``parse_page`` builds this one's models."""
+        ``parse_page`` builds this one's models. ``key`` is an item's identity (its ``id`` by
+        default), which keeps numbered listings exact while rows move."""
         call, paging = split_page_options(page_options(options))
         place = self._placement(method, scope)
         fixed = {
-            key: value
-            for key, value in {**(params or {}), **place.query}.items()
+            name: value
+            for name, value in {**(params or {}), **place.query}.items()
             if value is not None
         }
         headers = place.headers or None
@@ -291,6 +300,7 @@ class Resource(Generic[P]):
             listing=identity,
             retries=lambda: session.stats.retries,
             call=(method, path),
+            key=key,
             **paging,
         )
 

@@ -24,14 +24,26 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
-from . import _blobs, maxir, moi_auth, moi_byoa, moi_connectors, moi_metrics, moi_tasks, moi_volumes
+from . import (
+    _blobs,
+    drift,
+    maxir,
+    moi_auth,
+    moi_byoa,
+    moi_connectors,
+    moi_metrics,
+    moi_tasks,
+    moi_volumes,
+)
 from ._http import MOIError, moi_error_response
 from ._processing import ProcessingStore
 from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+from .drift import Churn
 from .faults import Fault
 from .maxir import MaxirStore
 
 __all__ = [
+    "Churn",
     "Emulator",
     "EmulatorConfig",
     "EmulatorStats",
@@ -148,6 +160,9 @@ class Emulator:
         self.state = EmulatorState(self.config)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._churn: Churn | None = None
+        if self.config.churn_rate:
+            self.churn(rate=self.config.churn_rate, seed=self.config.seed)
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"
@@ -246,6 +261,25 @@ class Emulator:
     def faults_injected(self) -> dict[str, int]:
         """How many faults of each kind were injected so far."""
         return dict(self.state.faults.injected)
+
+    def churn(
+        self, rate: float, *, seed: int = 0, targets: tuple[str, ...] = drift.TARGETS
+    ) -> Churn:
+        """Create and delete rows at random positions while clients list them: before each
+        request, with probability ``rate``, one MOI load task or MAXIR data source is created
+        or deleted (see :mod:`asyncsdk.emulator.drift`). Returns the record of the changes."""
+        churn = Churn(rate=rate, seed=seed, targets=targets)
+        drift.install(self.state, churn)
+        self._churn = churn
+        return churn
+
+    def move_rows(self, count: int) -> None:
+        """Make ``count`` changes of the churn now (between listings: rows moved while a
+        job was down)."""
+        if self._churn is None:
+            raise RuntimeError("call churn() first")
+        for _ in range(count):
+            drift.change(self.state, self._churn)
 
     def revoke_access_tokens(self) -> None:
         """Make every access token issued so far invalid for API calls (the next call gets a

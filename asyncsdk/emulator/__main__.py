@@ -108,6 +108,14 @@ def add_emulator_arguments(p: argparse.ArgumentParser) -> None:
         help="inject a fault into this share of requests (default rate 1) under "
         f"PATH; repeatable. Kinds: {', '.join(KINDS)}",
     )
+    p.add_argument(
+        "--churn",
+        type=_share,
+        default=d.churn_rate,
+        metavar="RATE",
+        help="before this share of requests, create or delete one task or data source at a "
+        "random position, seeded by --seed (%(default)s)",
+    )
     moi = p.add_argument_group("MOI data")
     moi.add_argument(
         "--connectors",
@@ -197,6 +205,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         maxir_datasets=args.maxir_datasets,
         maxir_datasources_per_dataset=args.maxir_datasources_per_dataset,
         maxir_sync_seconds=args.maxir_sync_seconds,
+        churn_rate=args.churn,
     )
 
 
@@ -225,6 +234,10 @@ async def serve(config: EmulatorConfig, *, out: TextIO | None = None) -> None:
         )
         if faults:
             lines.append(f"# injecting faults: {faults}")
+        if config.churn_rate:
+            lines.append(
+                f"# churn: one row created or deleted before {config.churn_rate:g} of requests"
+            )
         lines.append("# Ctrl-C stops it. Its test credentials, for the CLI and from_env():")
         lines += [f"export {k}={shlex.quote(v)}" for k, v in environment(emu).items()]
         print("\n".join(lines), file=stream, flush=True)

@@ -79,6 +79,9 @@ class EmulatorConfig:
     maxir_invalid_share: float = 0.0
     #: Serve at most this many records per page, echoing the smaller page_size (None: no cap).
     maxir_max_page_size: int | None = None
+    #: Rows created or deleted at random positions: the chance, per request, of one change
+    #: (see ``asyncsdk.emulator.drift``); seeded by ``seed``.
+    churn_rate: float = 0.0
     extra: dict[str, Any] = field(factory=dict)
 
 

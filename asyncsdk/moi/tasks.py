@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Unpack, overload
 
 from .._core import checks
@@ -20,6 +21,9 @@ from .paths import MOIPaths
 __all__ = ["Tasks"]
 
 _ORDER_FIELDS = ("end_at", "created_at", "updated_at")
+# How far the service's clock may be behind ours (and its creation times are whole seconds):
+# tasks created this long before a create call are still candidates for resolving it.
+_CLOCK_SLACK = timedelta(seconds=60)
 _PAGES = NumberedPaging()
 _TASKS = page_reader(Task, "tasks")
 _FILES = page_reader(TaskFile, "files")
@@ -123,14 +127,21 @@ class Tasks(Resource[MOIPaths]):
         """Start loading ``uris`` (files or folders, as ``connectors.files`` lists them) from a
         connector into the raw volume ``volume_id``.
 
-        The service answers no id: the call returns None, or with ``resolve=True`` the newest
-        task for this connector and volume, looked up afterwards (this races with other
-        creators; :class:`~asyncsdk.NotFoundError` if none is found). A create is not retried
-        once sent: after ``TransportError(request_sent=True)``, check ``tasks.list()`` before
-        creating again.
+        The service answers no id: the call returns None. With ``resolve=True`` the task is
+        looked up by what makes it unique: the ``name`` given (required then), this connector
+        and volume, and a creation time from shortly before the call on (see :meth:`find`).
+        Give each task a unique name: if several tasks match, ``InvalidInputError`` says so
+        rather than returning one of them; if none is listed yet,
+        :class:`~asyncsdk.NotFoundError`. A create is not retried once sent: after
+        ``TransportError(request_sent=True)``, check ``tasks.find(name)`` before creating again.
         """
         checked = call_options(options)
-        checks.boolean("resolve", resolve)
+        if checks.boolean("resolve", resolve) and name is None:
+            raise InvalidInputError(
+                "resolve=True needs name=: the service returns no id, and only a name tells "
+                "this task from others created for the same connector and volume meanwhile"
+            )
+        since = datetime.now(UTC) - _CLOCK_SLACK
         body: dict[str, Any] = {
             "source_connector_id": checks.numeric_id("connector_id", connector_id),
             "volume_id": checks.require_id("volume_id", volume_id),
@@ -147,18 +158,53 @@ class Tasks(Resource[MOIPaths]):
         await self._post(self._paths.task_create, json=body, idempotent=False, options=checked)
         if not resolve:
             return None
-        newest = self.list(order_by="created_at", descending=True, **checked)
-        async for task in newest:
-            if task.source_connector_id == str(body["source_connector_id"]) and (
-                task.volume_id == body["volume_id"]
-            ):
-                return task
-        raise NotFoundError(
-            "the task was created, but no task for this connector and volume is listed",
-            status=404,
-            method="GET",
-            path=self._paths.task_list,
-        )
+        assert name is not None
+        found = [
+            task
+            async for task in self._named(name, since, checked)
+            if task.source_connector_id == str(body["source_connector_id"])
+            and task.volume_id == body["volume_id"]
+        ]
+        if len(found) > 1:
+            raise InvalidInputError(
+                f"{len(found)} tasks named {name!r} were created for this connector and volume "
+                "since the call started; give each task a unique name to resolve it"
+            )
+        if not found:
+            raise NotFoundError(
+                f"task {name!r} was created, but is not listed yet",
+                status=404,
+                method="GET",
+                path=self._paths.task_list,
+            )
+        return found[0]
+
+    async def find(
+        self, name: str, *, since: datetime | None = None, **options: Unpack[CallOptions]
+    ) -> Task | None:
+        """The newest task named exactly ``name`` (None if there is none).
+
+        The service filters tasks by ``keyword`` only, and the keyword matches the task's
+        creator or its volume's name, not the task's name; so this scans the listing newest
+        first, and ``since`` (an aware datetime) stops the scan at tasks created before it:
+        give it whenever you know roughly when the task was made.
+        """
+        async for task in self._named(name, since, call_options(options)):
+            return task
+        return None
+
+    async def _named(
+        self, name: str, since: datetime | None, options: CallOptions
+    ) -> AsyncIterator[Task]:
+        """Tasks named ``name``, newest first, created at or after ``since``."""
+        checks.text("name", name)
+        if since is not None and (not isinstance(since, datetime) or since.tzinfo is None):
+            raise InvalidInputError(f"since must be an aware datetime, got {since!r}")
+        async for task in self.list(order_by="created_at", descending=True, **options):
+            if since is not None and task.created_at is not None and task.created_at < since:
+                return
+            if task.name == name:
+                yield task
 
     def list(
         self,
@@ -173,7 +219,12 @@ class Tasks(Resource[MOIPaths]):
         """Load tasks, filtered by status and schedule, ordered by ``order_by`` (``end_at``,
         ``created_at`` or ``updated_at``; ``descending=True`` for newest first). Pages are
         numbered, so ``concurrency=8`` fetches them in parallel once the first page tells the
-        total."""
+        total.
+
+        ``keyword`` matches a task's creator or its volume's name (a substring), not the
+        task's name: use :meth:`find` for that. Listings stay exact while tasks are created
+        and deleted if they are ordered by something that does not change (``created_at``,
+        the default); ``updated_at`` changes with every state change."""
         params = {
             "status": checks.optional_int_list("status", status),
             "load_interval_types": checks.optional_int_list(
