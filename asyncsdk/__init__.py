@@ -19,6 +19,7 @@ from ._core.errors import (
     AsyncSDKError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     DataSourceSyncError,
     DecodeError,
@@ -27,10 +28,12 @@ from ._core.errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     ShardSupersededError,
     TransportError,
     WaitTimeoutError,
+    WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, ListingProgress, Page
@@ -88,6 +91,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Block",
+    "ClientClosedError",
     "ClientStats",
     "ConflictError",
     "Connector",
@@ -126,6 +130,7 @@ __all__ = [
     "ProcessedVolume",
     "RateLimitError",
     "RawVolume",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "S3Config",
     "ServerError",
@@ -141,6 +146,7 @@ __all__ = [
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
+    "WrongEventLoopError",
     "__version__",
     "fan_out",
 ]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from asyncsdk import AuthenticationError, InvalidInputError, MOIClient
+from asyncsdk import AuthenticationError, ClientClosedError, InvalidInputError, MOIClient
 from asyncsdk.emulator import Emulator
 
 
@@ -193,7 +193,7 @@ async def test_closing_leaves_no_task_behind(emulator: Emulator) -> None:
 async def test_a_closed_client_refuses_calls(emulator: Emulator) -> None:
     async with client(emulator) as moi:
         pass
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(ClientClosedError, match="closed"):
         await call(moi)
 
 

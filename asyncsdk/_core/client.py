@@ -6,12 +6,12 @@ import copy
 import os
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from attrs import define
 
 from .errors import InvalidInputError
-from .retry import RetryPolicy
+from .options import CallOptions, call_options
 from .session import Session
 
 __all__ = ["BaseClient", "ClientStats", "read_env"]
@@ -79,16 +79,31 @@ class BaseClient:
         return self._session.closed
 
     def with_options(
-        self: C, *, timeout: float | None = None, retry: RetryPolicy | None = None
+        self: C,
+        *,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> C:
-        """A copy with other defaults for ``timeout`` and ``retry``, sharing connections,
-        credentials and counters with this client::
+        """A copy with other defaults, sharing connections, credentials and counters with this
+        client. Every call option is accepted (``timeout``, ``deadline``, ``retry``,
+        ``request_id``, ``extra_headers``, ``extra_query``, ``extra_body``); a call's own
+        options still win, and the ``extra_*`` mappings merge key by key. ``headers`` go with
+        every call; ``base_url`` sends the copy's calls to another address of the same service
+        (credentials go to that origin)::
 
             patient = moi.with_options(timeout=120, retry=RetryPolicy(max_attempts=10))
+            bounded = moi.with_options(deadline=30)
+            traced = moi.with_options(headers={"x-trace": "nightly-sync"})
+
+        Closing a copy does nothing; close the original.
         """
+        checked = call_options(options)
+        if headers is not None:
+            call_options({"extra_headers": headers})  # the same checks
         clone = copy.copy(self)
         clone._owner = False
-        clone._bind(self._session.derive(timeout=timeout, retry=retry))
+        clone._bind(self._session.derive(options=checked, headers=headers, base_url=base_url))
         return clone
 
     @property

@@ -5,17 +5,26 @@ saved. Where the file lives is resolved first (``locate``: often an API call tha
 presigned link), then the bytes are streamed ``chunk_size`` at a time, so a 1 GB file never sits
 in memory. Credentials go only to the API's own origin (see ``Session.stream``).
 
-A transfer cut part-way is resumed, not restarted: the file is located again (a presigned link
-may have expired meanwhile) and asked for from the first byte not yet handed out, with
-``Range`` and an ``If-Range`` naming the version already half-received, so the bytes can only
-be continued from the same object. The retry policy bounds how many times (``max_attempts``)
-and paces them (its backoff). A server that cannot resume (no validator, or it answers
-anything but the matching ``206``) ends the download with the transport error.
+Each (re)open is one call through the session's pipeline (``Session.stream``): credentials
+for the API's origin only, a 401 renewed and replayed, throttling, connection slots, retries
+before the first byte. A transfer cut part-way is resumed, not restarted: the file is located
+again (a presigned link may have expired meanwhile) and asked for from the first byte not yet
+handed out, with ``Range`` and an ``If-Range`` naming the version already half-received, so the
+bytes can only be continued from the same object. The retry policy bounds how many times
+(``max_attempts``) and paces them (its backoff). A server that cannot resume (no validator, or
+it answers anything but the matching ``206``) ends the download with the transport error.
+
+While its body is read, a download holds one of the client's ``pool_size`` connection slots,
+like any call (so it never takes the connections kept for logins and refreshes).
+
+Downloads ask for ``Accept-Encoding: identity``: ``Range`` counts the bytes as stored, so the
+bytes received must be the stored ones, not a decompressed rendering of them. A server that
+encodes the body anyway still serves the download, but a cut transfer of it is not resumed
+(the offset would not line up): the error says so.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -24,7 +33,8 @@ import aiohttp
 import anyio
 from attrs import define, field
 
-from .errors import APIConnectionError, TransportError
+from .errors import APIConnectionError, InvalidInputError, TransportError
+from .options import CallOptions
 from .retry import RetryPolicy
 from .session import Session
 
@@ -59,23 +69,28 @@ class Download:
         chunk_size: int = 1 << 20,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        options: CallOptions | None = None,
     ) -> None:
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size must be > 0, got {chunk_size}")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+            raise InvalidInputError(f"chunk_size must be an integer > 0, got {chunk_size!r}")
         self._session = session
         self._locate = locate
         self._chunk_size = chunk_size
-        self._timeout = timeout
-        self._retry = retry
+        self._options = CallOptions(**(options or {}))
+        if timeout is not None:
+            self._options.setdefault("timeout", timeout)
+        if retry is not None:
+            self._options.setdefault("retry", retry)
 
     def __repr__(self) -> str:
         return f"<Download chunk_size={self._chunk_size}>"
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        policy = self._retry or self._session.retry
+        policy = self._options.get("retry", self._session.retry)
         received = 0  # bytes handed out so far: where a resumed transfer starts
         validator: str | None = None  # the version being received (ETag or Last-Modified)
         resumes = 0
+        encoded: str | None = None  # a Content-Encoding the server used although not asked to
         while True:
             source = await self._locate()
             # Failures before the body starts are retried by the session; only a transfer
@@ -86,15 +101,15 @@ class Download:
                     source.method,
                     source.target,
                     params=source.params,
-                    headers=_resume_headers(received, validator),
+                    headers=_request_headers(received, validator),
                     authenticate=source.authenticate,
-                    timeout=self._timeout,
-                    retry=self._retry,
+                    options=self._options,
                 ) as response:
                     if received:
                         _check_resumed(response, received, source.method)
                     else:
                         validator = _validator(response.headers)
+                        encoded = _encoding(response.headers)
                     streaming = True
                     async for chunk in response.content.iter_chunked(self._chunk_size):
                         received += len(chunk)
@@ -104,6 +119,15 @@ class Download:
                 resumes += 1
                 if not streaming or resumes >= policy.max_attempts:
                     raise
+                if received and encoded is not None:
+                    raise APIConnectionError(
+                        f"{exc.message}; cannot resume after {received} bytes: the server sent "
+                        f"the file encoded ({encoded}) although asked not to, so a byte range "
+                        "would not line up with the bytes received",
+                        request_sent=True,
+                        method=exc.method,
+                        path=exc.path,
+                    ) from exc
                 if received and validator is None:
                     raise APIConnectionError(
                         f"{exc.message}; cannot resume after {received} bytes: the server "
@@ -122,7 +146,7 @@ class Download:
                     type(exc).__name__,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await self._session.sleep(delay)
 
     async def save(self, path: str | os.PathLike[str]) -> int:
         """Write the file to ``path`` and return its size in bytes.
@@ -158,11 +182,19 @@ def _validator(headers: Mapping[str, str]) -> str | None:
     return headers.get("Last-Modified")
 
 
-def _resume_headers(received: int, validator: str | None) -> dict[str, str] | None:
-    """Nothing for a first transfer (or a restart before any byte was handed out)."""
-    if not received or validator is None:  # None: refused before resuming, see __aiter__
-        return None
-    return {"Range": f"bytes={received}-", "If-Range": validator}
+def _encoding(headers: Mapping[str, str]) -> str | None:
+    """The body's content coding, when it is not the stored bytes themselves."""
+    coding = headers.get("Content-Encoding", "").strip().lower()
+    return None if coding in ("", "identity") else coding
+
+
+def _request_headers(received: int, validator: str | None) -> dict[str, str]:
+    """The stored bytes (no content coding, so ranges count them), from ``received`` on when
+    resuming the version ``validator`` names."""
+    headers = {"Accept-Encoding": "identity"}
+    if received and validator is not None:  # None: refused before resuming, see __aiter__
+        headers.update({"Range": f"bytes={received}-", "If-Range": validator})
+    return headers
 
 
 def _check_resumed(response: aiohttp.ClientResponse, received: int, method: str) -> None:

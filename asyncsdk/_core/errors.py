@@ -17,6 +17,7 @@ __all__ = [
     "AsyncSDKError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "DataSourceSyncError",
     "DecodeError",
@@ -25,9 +26,11 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "WaitTimeoutError",
+    "WrongEventLoopError",
     "error_class_for_status",
 ]
 
@@ -43,6 +46,9 @@ class AsyncSDKError(Exception):
     path: str | None
     request_id: str | None
     resume_token: str | None
+    #: How many HTTP attempts the call made, and over how many seconds (set by the pipeline).
+    attempts: int | None
+    elapsed: float | None
 
     def __init__(
         self,
@@ -58,6 +64,8 @@ class AsyncSDKError(Exception):
         self.path = path
         self.request_id = request_id
         self.resume_token = None
+        self.attempts = None
+        self.elapsed = None
 
     def _describe(self) -> str:
         """What the error is about, without the call prefix."""
@@ -66,6 +74,9 @@ class AsyncSDKError(Exception):
     def __str__(self) -> str:
         where = f"{self.method} {self.path}: " if self.method and self.path else ""
         text = where + self._describe()
+        attempts = getattr(self, "attempts", None)  # absent on errors unpickled from 0.1
+        if attempts is not None and attempts > 1:
+            text += f" (after {attempts} attempts over {self.elapsed or 0.0:.1f} s)"
         if self.request_id:
             text += f" (request id {self.request_id})"
         if self.resume_token:
@@ -177,7 +188,19 @@ class RateLimitError(APIError):
 
 
 class ServerError(APIError):
-    """The service failed (HTTP 5xx or an internal-error code)."""
+    """The service failed (HTTP 5xx or an internal-error code).
+
+    ``retry_after`` is the wait a 503's ``Retry-After`` asked for, when it gave one; the SDK
+    honours it as it does a 429's.
+    """
+
+    retry_after: float | None = None
+
+    def _describe(self) -> str:
+        text = super()._describe()
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:g} s)"
+        return text
 
 
 class TransportError(AsyncSDKError):
@@ -226,6 +249,27 @@ class DecodeError(AsyncSDKError):
     ) -> None:
         super().__init__(message, method=method, path=path, request_id=request_id)
         self.status = status
+
+
+class ResponseTooLargeError(DecodeError):
+    """An answer was larger than the client's ``max_response_bytes``; reading stopped there.
+
+    A :class:`DecodeError`: the service did answer, but with nothing the SDK will hold in memory.
+    It is not retried (the same request would bring the same answer). Raise the client's limit,
+    or use a streamed call (downloads) for large bodies.
+    """
+
+
+class ClientClosedError(AsyncSDKError):
+    """The client was closed: by ``aclose()`` (or leaving ``async with``) before or while this
+    call ran. Create a new client."""
+
+
+class WrongEventLoopError(AsyncSDKError, RuntimeError):
+    """The client was used from another event loop than the one it was first used in.
+
+    A client's connections belong to one loop; create one client per loop (per thread).
+    """
 
 
 class PaginationError(AsyncSDKError):

@@ -25,13 +25,36 @@ __all__ = ["CALL_OPTION_NAMES", "CallOptions", "PageOptions", "call_options", "p
 class CallOptions(TypedDict, total=False):
     """Options every call accepts.
 
-    ``timeout``: seconds for one attempt (connect, send, answer), like openai-python's
-    ``timeout``. ``deadline``: seconds for the whole call, attempts, backoff and throttling
-    pauses included; when it runs out the call fails, whatever the retry policy allows.
+    Two clocks bound a call, and they answer different questions:
+
+    ``timeout`` (seconds, default the client's 30) bounds **one attempt**: connecting, sending
+    and reading the whole answer (for a streamed download: connecting and each read, so a
+    large file is not cut off). It is what openai-python calls ``timeout`` too, and there, as
+    here, it is not the caller's wait: with retries, ``timeout=1`` can take several seconds
+    (five attempts, backoff between them, a throttling pause before them).
+
+    ``deadline`` (seconds, no default) bounds **the whole call**: attempts, backoff, waiting
+    for renewed credentials or a connection slot, and throttling pauses. No wait starts that
+    would end past it (a retry whose backoff would overrun is not made; an attempt gets only
+    the time left), and the call fails with the last error it saw. This is the number to give
+    when a caller must answer in time, e.g. an HTTP handler with its own budget.
+
+    Throttling: a 429 (or a 503 with ``Retry-After``) from the service pauses every call of the
+    client, not just the one that saw it. A call arriving during such a pause waits it out only
+    if it may: with a ``deadline``, when the pause ends before it; without one, when its retry
+    policy would wait that long for its own 429 (it retries at all, and the pause is no longer
+    than ``max_retry_after``). Otherwise it fails at once, unsent, with a
+    :class:`RateLimitError` whose ``retry_after`` says how long the pause still lasts. So
+    ``get(timeout=2, retry=RetryPolicy.disabled())`` never sits out someone else's 8 s pause.
+
+    Errors of a call that made several attempts say so: ``... (after 3 attempts over 4.2 s)``.
+
     ``retry``: the :class:`RetryPolicy` for this call. ``request_id``: sent as
-    ``X-Request-ID`` (generated when not given). ``extra_headers`` / ``extra_query`` /
-    ``extra_body``: merged into the request last, so a server feature the SDK does not know yet
-    is reachable without a release.
+    ``X-Request-ID`` on every attempt of the call (streamed ones too), so the service's logs
+    and yours can be joined; one is generated when not given. The service's own request id is
+    still what errors report. ``extra_headers`` / ``extra_query`` / ``extra_body``: merged into
+    the request last (``extra_body`` into a JSON object body), so a server feature the SDK does
+    not know yet is reachable without a release.
     """
 
     timeout: float
@@ -57,7 +80,8 @@ CALL_OPTION_NAMES = frozenset(CallOptions.__annotations__)
 _PAGE_ONLY = frozenset(PageOptions.__annotations__) - CALL_OPTION_NAMES
 
 
-def _seconds(name: str, value: object) -> float:
+def check_seconds(name: str, value: object) -> float:
+    """``value`` as a finite number of seconds > 0, or :class:`InvalidInputError` naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInputError(f"{name} must be a number of seconds, got {value!r}")
     if not math.isfinite(value) or value <= 0:
@@ -77,7 +101,7 @@ def _check_call(options: Mapping[str, Any], allowed: frozenset[str]) -> None:
         raise InvalidInputError(f"unknown option(s): {', '.join(unknown)}")
     for name in ("timeout", "deadline"):
         if name in options:
-            _seconds(name, options[name])
+            check_seconds(name, options[name])
     if "retry" in options and not isinstance(options["retry"], RetryPolicy):
         raise InvalidInputError(f"retry must be a RetryPolicy, got {options['retry']!r}")
     if "request_id" in options:

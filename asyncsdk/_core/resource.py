@@ -357,12 +357,4 @@ class Resource(Generic[P]):
     ) -> Download:
         """A :class:`Download` that locates its bytes with ``locate`` (an API call, or a path)
         and fetches them under ``options`` (checked already)."""
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
-            raise InvalidInputError(f"chunk_size must be an integer > 0, got {chunk_size!r}")
-        return Download(
-            self._session,
-            locate,
-            chunk_size=chunk_size,
-            timeout=options.get("timeout"),
-            retry=options.get("retry"),
-        )
+        return Download(self._session, locate, chunk_size=chunk_size, options=options)

@@ -1,8 +1,15 @@
-"""The request pipeline: one ``aiohttp.ClientSession`` per client, and one path every call takes.
+"""The request pipeline: one ``aiohttp.ClientSession`` per client, and one loop every call takes.
 
-    wait out a shared 429 pause → ensure credentials → take a connection slot → attach the auth
-    headers (at send time, not queue time) → send → decode the service envelope → typed error →
-    retry (policy, idempotency, shared budget) or replay once after a 401
+A call is first prepared into one value (:class:`_Call`: URL, body, headers, the merged
+options), then sent through :meth:`Session._send`, whose every turn is the same steps::
+
+    wait out a shared throttling pause → ensure credentials → take a connection slot →
+    attach the credentials (at send time, not queue time) → send → read (capped) → envelope →
+    retry (policy, idempotency, shared budget, deadline) or replay once after a 401
+
+Buffered calls (:meth:`Session.request`) and streamed ones (:meth:`Session.stream`) differ in
+one flag: a streamed answer is handed over unread, still holding its connection slot. Absolute
+URLs (presigned links) take the same road; credentials go only to the API's own origin.
 
 Service specifics enter through two seams: an :class:`~asyncsdk._core.auth.Auth` and an
 :class:`Envelope` that turns an HTTP answer into data or an :class:`APIError`.
@@ -16,14 +23,14 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from enum import Enum
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 from attrs import define
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from .auth import Auth
 from .convert import dumps
@@ -33,18 +40,29 @@ from .errors import (
     APITimeoutError,
     AsyncSDKError,
     AuthenticationError,
+    ClientClosedError,
     DecodeError,
     InvalidInputError,
     NotFoundError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
+    WrongEventLoopError,
     error_class_for_status,
 )
-from .options import CallOptions
+from .options import CallOptions, check_seconds
 from .retry import RetryBudget, RetryPolicy, parse_retry_after
 
-__all__ = ["Envelope", "Response", "Session", "SessionStats", "api_error", "encode_params"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "Envelope",
+    "Response",
+    "Session",
+    "SessionStats",
+    "api_error",
+    "encode_params",
+]
 
 T = TypeVar("T")
 
@@ -53,7 +71,13 @@ logger = logging.getLogger("asyncsdk.http")
 _USER_AGENT = "asyncsdk/0.1 (+aiohttp)"
 #: Sent with every attempt so server logs can tie retries of one call together.
 ATTEMPT_HEADER = "asyncsdk-request"
-INVOCATION_HEADER = "asyncsdk-invocation-id"
+#: The call's id: the caller's ``request_id`` or a generated one, the same on every attempt.
+REQUEST_ID_HEADER = "X-Request-ID"
+#: The largest non-streamed answer a client holds in memory, unless told otherwise.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+#: How much of a streamed error answer is read to describe the error.
+_ERROR_EXCERPT_BYTES = 64 * 1024
+_EXTRA_MAPPINGS = ("extra_headers", "extra_query", "extra_body")
 
 
 class Response:
@@ -83,6 +107,25 @@ class Envelope(Protocol):
         """The id the service gave this answer (for error reports and logs)."""
 
 
+class _PlainEnvelope:
+    """Another origin's answers (an object store behind a presigned link): they speak no
+    service envelope, so an error is judged by its status and shown by an excerpt."""
+
+    def request_id(self, response: Response) -> str | None:
+        return None
+
+    def unwrap(self, response: Response) -> Any:
+        if response.status < 300:
+            return response.body
+        message = response.body.decode(errors="replace")[:200] or "request failed"
+        raise api_error(
+            response, error_class_for_status(response.status), message, code=None, request_id=None
+        )
+
+
+_PLAIN = _PlainEnvelope()
+
+
 def api_error(
     response: Response,
     cls: type[APIError],
@@ -104,7 +147,7 @@ def api_error(
             request_id=request_id,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
-    return cls(
+    error = cls(
         message,
         status=response.status,
         code=code,
@@ -112,6 +155,10 @@ def api_error(
         path=response.path,
         request_id=request_id,
     )
+    if isinstance(error, ServerError) and response.status == 503:
+        # RFC 9110: a 503's Retry-After says how long the service expects to be unavailable.
+        error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return error
 
 
 @define
@@ -152,40 +199,52 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+def _origin(url: URL) -> tuple[str, str, int | None]:
+    # yarl gives the scheme's default port when none is written: https://h and https://h:443
+    # are one origin.
+    return (url.scheme.lower(), (url.host or "").lower(), url.port)
+
+
 class _Shared:
     """State shared by a client and every ``with_options`` copy of it."""
 
     def __init__(
         self,
-        base_url: str,
         auth: Auth,
         envelope: Envelope,
         pool_size: int,
         connect_timeout: float,
         user_agent: str,
         budget: RetryBudget,
+        max_response_bytes: int,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
     ) -> None:
-        self.base_url = base_url
         self.auth = auth
         self.envelope = envelope
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self.user_agent = user_agent
         self.budget = budget
+        self.max_response_bytes = max_response_bytes
+        self.clock = clock
+        self.sleep = sleep
         self.http: aiohttp.ClientSession | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.slots: asyncio.Semaphore | None = None
+        #: Until when (``clock`` time) every call waits: a 429 or 503 asked the client to.
         self.pause_until = 0.0
         self.started = False
         self.closed = False
         self.stats = SessionStats()
         self.timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        # Invocation ids: a random prefix per client and a counter, unique without paying
-        # for a UUID on every call.
-        self._invocation_prefix = os.urandom(6).hex()
-        self._invocations = itertools.count(1)
+        # Request ids: a random prefix per client and a counter, unique without paying for a
+        # UUID on every call.
+        self._id_prefix = os.urandom(6).hex()
+        self._ids = itertools.count(1)
 
-    def next_invocation_id(self) -> str:
-        return f"{self._invocation_prefix}-{next(self._invocations):x}"
+    def next_request_id(self) -> str:
+        return f"{self._id_prefix}-{next(self._ids):x}"
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -195,8 +254,116 @@ def _normalise_base_url(base_url: str) -> str:
     return base
 
 
+@define(slots=True)
+class _Call:
+    """One call, prepared: everything the loop needs, decided once before the first attempt."""
+
+    method: str
+    url: str
+    #: Shown in errors and logs: the URL's path, never its query (it may carry a signature).
+    path: str
+    query: list[tuple[str, str]]
+    body: bytes | None
+    form: Callable[[], aiohttp.FormData] | None
+    headers: dict[str, str]
+    idempotent: bool
+    #: Attach the client's credentials: asked for, and the API's own origin.
+    credentials: bool
+    #: A login or refresh: skips the slot queue and uses the connections held back for it.
+    reserved: bool
+    #: The API's own origin: its throttling answers pause the whole client.
+    api_origin: bool
+    envelope: Envelope
+    absent_ok_on_retry: bool
+    policy: RetryPolicy
+    timeout: float
+    deadline: float | None
+
+
+class _Run:
+    """How far one call has come: attempts sent, retries, time spent, the last answer."""
+
+    __slots__ = (
+        "backoff",
+        "clock",
+        "deadline",
+        "deadline_at",
+        "identity",
+        "response",
+        "retries",
+        "sent",
+        "started",
+    )
+
+    def __init__(self, clock: Callable[[], float], deadline: float | None) -> None:
+        self.clock = clock
+        self.started = clock()
+        self.deadline = deadline
+        self.deadline_at = None if deadline is None else self.started + deadline
+        self.sent = 0  # requests that went out (replays included)
+        self.retries = 0  # attempts repeated after a failure (replays not included)
+        self.backoff: float | None = None  # the wait before the current attempt
+        self.identity: object = None  # the credentials the last attempt carried
+        self.response: Response | None = None
+
+    def remaining(self) -> float | None:
+        if self.deadline_at is None:
+            return None
+        return self.deadline_at - self.clock()
+
+    def fits(self, seconds: float) -> bool:
+        """Whether waiting ``seconds`` still leaves time before the deadline."""
+        return self.deadline_at is None or self.clock() + seconds < self.deadline_at
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def attempt_timeout(self, timeout: float) -> tuple[float, bool]:
+        """Seconds the next attempt may take: ``timeout``, or less when the deadline is
+        nearer (then True: a timeout is the deadline's)."""
+        remaining = self.remaining()
+        if remaining is None or remaining >= timeout:
+            return timeout, False
+        if remaining <= 0:
+            raise APITimeoutError(
+                f"the call's deadline of {self.deadline:g} s ran out", request_sent=False
+            )
+        return remaining, True
+
+
+class _Reply:
+    """What the loop returns: a buffered answer with its data, or a streamed one, unread,
+    holding its connection slot until :meth:`release`."""
+
+    __slots__ = ("_slot", "data", "raw", "response")
+
+    def __init__(
+        self,
+        response: Response | None,
+        data: Any,
+        raw: aiohttp.ClientResponse | None = None,
+        slot: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.response = response
+        self.data = data
+        self.raw = raw
+        self._slot = slot
+
+    def release(self) -> None:
+        if self.raw is not None:
+            self.raw.release()
+            self.raw = None
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
+
+
 class Session:
-    """Sends requests for one client. Create through a service client, not directly."""
+    """Sends requests for one client. Create through a service client, not directly.
+
+    ``clock`` and ``sleep`` measure and spend every wait the pipeline makes (deadlines,
+    backoff, throttling pauses); tests replace them to check timing logic without waiting.
+    """
 
     def __init__(
         self,
@@ -210,26 +377,47 @@ class Session:
         retry: RetryPolicy | None = None,
         budget: RetryBudget | None = None,
         user_agent: str = _USER_AGENT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if timeout <= 0 or connect_timeout <= 0:
-            raise InvalidInputError("timeouts must be > 0 seconds")
-        if pool_size < 1:
-            raise InvalidInputError(f"pool_size must be >= 1, got {pool_size}")
+        check_seconds("timeout", timeout)
+        check_seconds("connect_timeout", connect_timeout)
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise InvalidInputError(f"pool_size must be an integer >= 1, got {pool_size!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidInputError(
+                f"max_response_bytes must be an integer >= 1, got {max_response_bytes!r}"
+            )
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidInputError(f"retry must be a RetryPolicy, got {retry!r}")
         self._shared = _Shared(
-            _normalise_base_url(base_url),
             auth,
             envelope,
             pool_size,
             connect_timeout,
             user_agent,
             budget if budget is not None else RetryBudget(),
+            max_response_bytes,
+            clock,
+            sleep,
         )
-        self.timeout = timeout
+        self._set_base_url(_normalise_base_url(base_url))
+        self.timeout = float(timeout)
         self.retry = retry if retry is not None else RetryPolicy()
+        self._defaults: dict[str, Any] = {}
+
+    def _set_base_url(self, base_url: str) -> None:
+        self._base_url = base_url
+        self._origin = _origin(URL(base_url))
 
     @property
     def base_url(self) -> str:
-        return self._shared.base_url
+        return self._base_url
 
     @property
     def stats(self) -> SessionStats:
@@ -243,23 +431,50 @@ class Session:
     def closed(self) -> bool:
         return self._shared.closed
 
-    def derive(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> Session:
-        """A view with other defaults, sharing connections, credentials and counters."""
+    async def sleep(self, seconds: float) -> None:
+        """Wait as the pipeline waits (the session's ``sleep``, replaced in tests)."""
+        await self._shared.sleep(seconds)
+
+    @property
+    def defaults(self) -> CallOptions:
+        """The options every call of this view starts from (``timeout`` and ``retry`` apart)."""
+        return CallOptions(**self._defaults)  # type: ignore[typeddict-item,no-any-return]
+
+    def derive(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        options: CallOptions | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+    ) -> Session:
+        """A view with other defaults, sharing connections, credentials and counters.
+
+        ``options`` are merged over this view's (the ``extra_*`` mappings key by key);
+        ``headers`` go with every call, as ``extra_headers``; ``base_url`` points the view at
+        another address of the same service, and credentials then go to that origin.
+        """
         view = Session.__new__(Session)
         view._shared = self._shared
-        view.timeout = self.timeout if timeout is None else timeout
-        view.retry = self.retry if retry is None else retry
-        if view.timeout <= 0:
-            raise InvalidInputError("timeout must be > 0 seconds")
+        view._set_base_url(self._base_url if base_url is None else _normalise_base_url(base_url))
+        merged = _merge_options(self._defaults, options)
+        if headers:
+            merged = _merge_options(merged, {"extra_headers": headers})
+        view.timeout = merged.pop("timeout", self.timeout if timeout is None else timeout)
+        view.retry = merged.pop("retry", self.retry if retry is None else retry)
+        check_seconds("timeout", view.timeout)
+        view._defaults = merged
         return view
 
     # -- life cycle ---------------------------------------------------------------------------
 
     def _http(self) -> aiohttp.ClientSession:
         shared = self._shared
+        if shared.closed:
+            raise ClientClosedError("the client is closed; create a new one")
+        loop = asyncio.get_running_loop()
         if shared.http is None:
-            if shared.closed:
-                raise RuntimeError("the client is closed; create a new one")
             # A few connections beyond the slots, so a login or refresh issued while every slot
             # waits on it still finds a connection.
             connector = aiohttp.TCPConnector(limit=shared.pool_size + 4, limit_per_host=0)
@@ -270,6 +485,13 @@ class Session:
                 raise_for_status=False,
             )
             shared.slots = asyncio.Semaphore(shared.pool_size)
+            shared.loop = loop
+        elif shared.loop is not loop:
+            # Its connections and tasks belong to the first loop: nothing is opened here.
+            raise WrongEventLoopError(
+                "this client was first used in another event loop; a client belongs to one "
+                "loop (create one client per loop or thread)"
+            )
         return shared.http
 
     async def start(self) -> None:
@@ -284,17 +506,25 @@ class Session:
             self._shared.auth.start()
 
     async def aclose(self) -> None:
-        """Stop background work and close every connection. Safe to call twice."""
+        """Stop background work and close every connection. Safe to call twice.
+
+        Calls still running fail with :class:`ClientClosedError`, including those waiting on
+        a renewal of the credentials that closing stops.
+        """
         shared = self._shared
         if shared.closed:
             return
+        if shared.loop is not None and shared.loop is not asyncio.get_running_loop():
+            raise WrongEventLoopError(
+                "close the client in the event loop it was used in; its connections belong there"
+            )
         shared.closed = True
         await shared.auth.aclose()
         if shared.http is not None:
             await shared.http.close()
             shared.http = None
 
-    # -- requests -----------------------------------------------------------------------------
+    # -- the three ways in --------------------------------------------------------------------
 
     async def request(
         self,
@@ -315,6 +545,9 @@ class Session:
     ) -> T:
         """Send a request and return ``parse(data)`` (or the envelope's data).
 
+        ``path`` is an API path, or an absolute URL (credentials go with it only if it is the
+        API's own origin; its answer is read with the service's envelope).
+
         ``idempotent`` declares whether repeating the call is harmless; non-idempotent calls are
         repeated only when the failure proves the service did not act (connection refused,
         429, 503, 401 before a replay). Anything ``parse`` raises becomes a DecodeError.
@@ -324,6 +557,10 @@ class Session:
 
         ``absent_ok_on_retry`` makes deletes idempotent: when a retried attempt finds the
         resource gone (404), an earlier attempt deleted it, and the call succeeds.
+
+        ``authenticate=False`` marks a credential request (a login or refresh): it sends no
+        credentials, and skips the queue for connection slots, since every queued call waits
+        on it. ``timeout`` and ``retry`` are the older spelling of the same ``options``.
         """
         response, data = await self.request_raw(
             method,
@@ -349,7 +586,7 @@ class Session:
         try:
             return parse(data)
         except AsyncSDKError as exc:
-            _locate(exc, response)
+            _locate(exc, response.method, response.path)
             raise
         except Exception as exc:
             raise DecodeError(
@@ -377,93 +614,24 @@ class Session:
         options: CallOptions | None = None,
     ) -> tuple[Response, Any]:
         """Like :meth:`request`, returning the HTTP answer with the unwrapped data."""
-        shared = self._shared
-        if options:
-            # Interim: the options value mapped onto the existing keywords (the pipeline
-            # redesign consumes it whole, deadline included).
-            timeout = options.get("timeout", timeout)
-            retry = options.get("retry", retry)
-            if "extra_query" in options:
-                params = {**(params or {}), **options["extra_query"]}
-            if "extra_body" in options and (json is None or isinstance(json, dict)):
-                json = {**(json or {}), **options["extra_body"]}
-            extra = dict(options.get("extra_headers", {}))
-            if "request_id" in options:
-                extra["X-Request-ID"] = options["request_id"]
-            if extra:
-                headers = {**(headers or {}), **extra}
-        policy = retry if retry is not None else self.retry
-        seconds = timeout if timeout is not None else self.timeout
-        if seconds <= 0:
-            raise InvalidInputError("timeout must be > 0 seconds")
-        url = shared.base_url + path
-        query = encode_params(params)
-        body = None if json is None else dumps(json)
-        send_headers: dict[str, str] = dict(headers) if headers else {}
-        if body is not None:
-            send_headers["Content-Type"] = "application/json"
-        send_headers[INVOCATION_HEADER] = self._shared.next_invocation_id()
-        shared.stats.calls += 1
-        attempt = 0
-        replayed = False
-        waited: float | None = None
-        while True:
-            attempt += 1
-            # Tell the service which attempt this is and how long we waited before it, so its
-            # logs can tie retries together (and tests can check the waits).
-            send_headers[ATTEMPT_HEADER] = f"attempt={attempt}; max={policy.max_attempts}" + (
-                f"; backoff={waited:.4f}" if waited is not None else ""
-            )
-            pause = shared.pause_until - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)  # a 429 elsewhere throttles every call
-            if authenticate:
-                # Outside the retry handling: a failed login or refresh has been retried by
-                # its own request already and is final here.
-                await shared.auth.ensure()
-                if not shared.started:
-                    self._start_auth()
-            try:
-                response, identity = await self._attempt(
-                    method,
-                    path,
-                    url,
-                    query,
-                    form() if form is not None else body,
-                    send_headers,
-                    seconds,
-                    authenticate,
-                )
-                data = shared.envelope.unwrap(response)
-            except AuthenticationError as exc:
-                _locate(exc, None, method, path)
-                if authenticate and not replayed and exc.status == 401:
-                    # The token was rejected (expired early, revoked): renew once and replay.
-                    # Safe even for creates: a 401 means the service did not act.
-                    replayed = True
-                    shared.stats.replays += 1
-                    if await shared.auth.unauthorized(identity):
-                        attempt -= 1
-                        continue
-                raise
-            except (APIError, TransportError) as exc:
-                if absent_ok_on_retry and attempt > 1 and isinstance(exc, NotFoundError):
-                    return response, None
-                delay = self._retry_delay(exc, attempt, policy, idempotent)
-                if delay is None:
-                    raise
-                shared.stats.retries += 1
-                logger.debug(
-                    "%s %s: %s; retry %d in %.3f s", method, path, _brief(exc), attempt, delay
-                )
-                await asyncio.sleep(delay)
-                waited = delay
-                continue
-            except DecodeError as exc:
-                _locate(exc, None, method, path)
-                raise
-            shared.budget.refund()
-            return response, data
+        call = self._prepare(
+            method,
+            path,
+            idempotent=idempotent,
+            params=params,
+            json=json,
+            form=form,
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            authenticate=authenticate,
+            absent_ok_on_retry=absent_ok_on_retry,
+            options=options,
+            stream=False,
+        )
+        reply = await self._send(call, stream=False)
+        assert reply.response is not None
+        return reply.response, reply.data
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -475,175 +643,408 @@ class Session:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
+        idempotent: bool = True,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
         options: CallOptions | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Open a streamed answer (downloads): the body is read by the caller, in chunks.
 
-        ``target`` is an API path, or an absolute URL (a presigned link). Credentials are
-        attached only for the API's own origin, never for another host, whatever
-        ``authenticate`` says. ``timeout`` bounds connecting and each read, not the whole
-        transfer, so a large file is not cut off. Failures before the first byte are retried
-        like any idempotent call; an error answer raises the service's error; a connection
-        lost mid-transfer raises :class:`APIConnectionError` (``Download`` resumes from there,
-        sending ``Range`` in ``headers``).
+        The same pipeline as :meth:`request` (credentials, 401 replay, throttling, slots,
+        retries, deadline), with the body handed over unread. ``target`` is an API path, or an
+        absolute URL (a presigned link): credentials are attached only for the API's own
+        origin, whatever ``authenticate`` says, and redirects are followed only without them.
+        ``timeout`` bounds connecting and each read, not the whole transfer, so a large file
+        is not cut off; ``deadline`` bounds getting the answer, not reading it. An error answer
+        raises the service's error; a connection lost mid-transfer raises
+        :class:`APIConnectionError` (``Download`` resumes from there, sending ``Range`` in
+        ``headers``). The connection slot is held until the block exits.
         """
-        if options:
-            timeout = options.get("timeout", timeout)
-            retry = options.get("retry", retry)
-            if "extra_headers" in options:
-                headers = {**(headers or {}), **options["extra_headers"]}
-        seconds = timeout if timeout is not None else self.timeout
-        url = target if "://" in target else self._shared.base_url + target
-        path = urlsplit(url).path
-        raw = await self._open_stream(
-            method, url, path, params, json, headers, authenticate, seconds, retry or self.retry
+        call = self._prepare(
+            method,
+            target,
+            idempotent=idempotent,
+            params=params,
+            json=json,
+            form=None,
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            authenticate=authenticate,
+            absent_ok_on_retry=False,
+            options=options,
+            stream=True,
         )
+        reply = await self._send(call, stream=True)
+        assert reply.raw is not None
         try:
-            yield raw
+            yield reply.raw
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc, method, path, seconds, self._shared.connect_timeout) from exc
+            raise transport_error(
+                exc, call.method, call.path, call.timeout, self._shared.connect_timeout
+            ) from exc
         finally:
-            raw.release()
+            reply.release()
 
-    async def _open_stream(
+    # -- preparing a call ---------------------------------------------------------------------
+
+    def _prepare(
         self,
         method: str,
-        url: str,
-        path: str,
+        target: str,
+        *,
+        idempotent: bool,
         params: Mapping[str, Any] | None,
         json: Any,
-        extra_headers: Mapping[str, str] | None,
+        form: Callable[[], aiohttp.FormData] | None,
+        headers: Mapping[str, str] | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
         authenticate: bool,
-        seconds: float,
-        policy: RetryPolicy,
-    ) -> aiohttp.ClientResponse:
-        shared = self._shared
-        http = self._http()
-        api_origin = _same_origin(url, shared.base_url)
-        send_auth = authenticate and api_origin
-        client_timeout = aiohttp.ClientTimeout(
-            total=None, connect=min(shared.connect_timeout, seconds), sock_read=seconds
-        )
+        absent_ok_on_retry: bool,
+        options: CallOptions | None,
+        stream: bool,
+    ) -> _Call:
+        """The call as one value: target resolved, options merged over the view's defaults
+        (call options over the ``timeout``/``retry`` keywords over the view's defaults)."""
+        opts = _merge_options(self._defaults, options) if options else self._defaults
+        seconds = opts.get("timeout", self.timeout if timeout is None else timeout)
+        check_seconds("timeout", seconds)
+        policy = opts.get("retry", self.retry if retry is None else retry)
+        if not isinstance(policy, RetryPolicy):
+            raise InvalidInputError(f"retry must be a RetryPolicy, got {policy!r}")
+        url, path, api_origin = self._target(target)
+        if "extra_query" in opts:
+            params = {**(params or {}), **opts["extra_query"]}
+        if "extra_body" in opts:
+            json = _with_extra_body(json, form, opts["extra_body"])
         body = None if json is None else dumps(json)
-        attempt = 0
-        while True:
-            attempt += 1
-            headers = dict(extra_headers) if extra_headers else {}
-            if body is not None:
-                headers["Content-Type"] = "application/json"
-            if send_auth:
-                await shared.auth.ensure()
-                headers.update(shared.auth.headers()[0])
-            shared.stats.attempts += 1
-            error: APIError | TransportError
-            try:
-                raw = await http.request(
-                    method,
-                    url,
-                    params=encode_params(params),
-                    data=body,
-                    headers=headers,
-                    timeout=client_timeout,
-                    # A redirect may lead to another host: follow only without credentials.
-                    allow_redirects=not send_auth,
-                )
-                if raw.status < 300:
-                    return raw
-                detail = await raw.content.read(64 * 1024)
-                raw.release()
-                response = Response(method, path, raw.status, raw.headers, detail)
-                if api_origin:
-                    shared.envelope.unwrap(response)  # raises the service's own error
-                error = api_error(
-                    response,
-                    error_class_for_status(raw.status),
-                    detail.decode(errors="replace")[:200] or "download failed",
-                    code=None,
-                    request_id=None,
-                )
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                error = transport_error(exc, method, path, seconds, shared.connect_timeout)
-            except APIError as exc:
-                error = exc
-            delay = self._retry_delay(error, attempt, policy, idempotent=True)
-            if delay is None:
-                raise error
-            shared.stats.retries += 1
-            await asyncio.sleep(delay)
+        send_headers: dict[str, str] = dict(headers) if headers else {}
+        if body is not None:
+            send_headers["Content-Type"] = "application/json"
+        if "extra_headers" in opts:
+            send_headers.update(opts["extra_headers"])
+        _set_request_id(send_headers, opts.get("request_id"), self._shared.next_request_id)
+        return _Call(
+            method=method,
+            url=url,
+            path=path,
+            query=encode_params(params),
+            body=body,
+            form=form,
+            headers=send_headers,
+            idempotent=idempotent,
+            credentials=authenticate and api_origin,
+            reserved=not authenticate and not stream and api_origin,
+            api_origin=api_origin,
+            # A buffered call asked the service for data, wherever it lives; a streamed one from
+            # another origin is an object store, whose error bodies are its own.
+            envelope=self._shared.envelope if api_origin or not stream else _PLAIN,
+            absent_ok_on_retry=absent_ok_on_retry,
+            policy=policy,
+            timeout=float(seconds),
+            deadline=opts.get("deadline"),
+        )
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        url: str,
-        query: list[tuple[str, str]],
-        body: bytes | aiohttp.FormData | None,
-        headers: dict[str, str],
-        seconds: float,
-        authenticate: bool,
-    ) -> tuple[Response, object]:
+    def _target(self, target: str) -> tuple[str, str, bool]:
+        """The URL to send to, the path errors show, and whether it is the API's origin."""
+        if "://" not in target:
+            return self._base_url + target, target, True
+        url = URL(target)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise InvalidInputError("an absolute URL must be http:// or https:// with a host")
+        return target, url.raw_path, _origin(url) == self._origin
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def _send(self, call: _Call, *, stream: bool) -> _Reply:
+        """Run ``call`` to its answer; every error leaves here located and annotated with the
+        attempts made and the time spent."""
         shared = self._shared
-        http = self._http()
-        identity: object = None
-        assert shared.slots is not None
-        # Login and refresh skip the queue for slots (they use the connections reserved for
-        # them): every queued call is waiting on them, and a refresh that queues behind a
-        # thousand calls reaches the service after the token it renews has expired.
-        slot = shared.slots if authenticate else contextlib.nullcontext()
-        async with slot:
-            if authenticate:
-                # Read the credentials only now that a connection slot is ours: a call that
-                # waited in the queue must not carry a token that expired while it waited.
-                auth_headers, identity = shared.auth.headers()
-                headers = {**headers, **auth_headers}
-            shared.stats.attempts += 1
-            started = time.perf_counter()
+        self._http()  # refuses a closed client or another loop before anything is counted
+        shared.stats.calls += 1
+        run = _Run(shared.clock, call.deadline)
+        try:
+            return await self._loop(call, run, stream)
+        except AsyncSDKError as exc:
+            if shared.closed and isinstance(exc, TransportError):
+                raise self._annotate(_closed_error(), call, run) from exc
+            self._annotate(exc, call, run)
+            raise
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if shared.closed and task is not None and task.cancelling() == 0:
+                # Nobody cancelled this call: closing the client stopped what it waited on
+                # (a shared renewal of the credentials).
+                raise self._annotate(_closed_error(), call, run) from None
+            raise
+
+    async def _loop(self, call: _Call, run: _Run, stream: bool) -> _Reply:
+        shared = self._shared
+        replayed = False
+        while True:
+            self._http()  # closed while this call waited (backoff, a pause)? Stop here.
+            await self._wait_out_pause(call, run)
+            if call.credentials:
+                await self._bounded(self._credentials_ready(), run, "credentials were renewed")
             try:
-                async with http.request(
-                    method,
-                    url,
-                    params=query,
-                    data=body,
-                    headers=headers,
-                    timeout=self._client_timeout(seconds),
-                    allow_redirects=False,  # auth headers must never follow a redirect
-                ) as raw:
-                    payload = await raw.read()
-                    response = Response(method, path, raw.status, raw.headers, payload)
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                raise transport_error(exc, method, path, seconds, shared.connect_timeout) from exc
+                reply = await self._attempt(call, run, stream)
+            except AuthenticationError as exc:
+                if not call.credentials or replayed or exc.status != 401:
+                    raise
+                # The token was rejected (expired early, revoked): renew once and replay.
+                # Safe even for creates: a 401 means the service did not act.
+                replayed = True
+                shared.stats.replays += 1
+                self._http()  # a closed client renews nothing
+                renew = shared.auth.unauthorized(run.identity)
+                if not await self._bounded(renew, run, "credentials were renewed"):
+                    raise
+            except (APIError, TransportError) as exc:
+                if call.absent_ok_on_retry and run.retries and isinstance(exc, NotFoundError):
+                    return _Reply(run.response, None)
+                self._note_throttling(exc, call)
+                delay = self._next_delay(exc, call, run)
+                if delay is None:
+                    raise
+                shared.stats.retries += 1
+                logger.debug(
+                    "%s %s: %s; retry %d in %.3f s",
+                    call.method,
+                    call.path,
+                    _brief(exc),
+                    run.retries + 1,
+                    delay,
+                )
+                await shared.sleep(delay)
+                run.retries += 1
+                run.backoff = delay
+            else:
+                shared.budget.refund()  # a success earns back part of what retries spent
+                return reply
+
+    async def _wait_out_pause(self, call: _Call, run: _Run) -> None:
+        """Wait while the client is paused by a 429 or 503, as long as this call may wait."""
+        shared = self._shared
+        policy = call.policy
+        # Again after each wait: another call's 429 may have extended the pause meanwhile.
+        while (left := shared.pause_until - shared.clock()) > 0:
+            # A deadline says how long the caller will wait; without one, the retry policy
+            # does, as for the call's own 429s: some retrying at all, and no longer than
+            # max_retry_after.
+            willing = left <= policy.max_retry_after and (
+                run.fits(left) if run.deadline_at is not None else policy.max_attempts > 1
+            )
+            if not willing:
+                raise RateLimitError(
+                    f"not sent: the service asked this client to wait {left:.1f} s more, "
+                    "longer than this call may wait (its deadline or retry policy)",
+                    status=429,
+                    method=call.method,
+                    path=call.path,
+                    retry_after=left,
+                )
+            await shared.sleep(left)
+
+    async def _credentials_ready(self) -> None:
+        # Outside the retry handling: a failed login or refresh has been retried by its own
+        # request already and is final here.
+        shared = self._shared
+        await shared.auth.ensure()
+        if not shared.started:
+            self._start_auth()
+
+    async def _bounded(self, work: Awaitable[T], run: _Run, waiting_for: str) -> T:
+        """``await work``, but not past the call's deadline."""
+        remaining = run.remaining()
+        if remaining is None:
+            return await work
+        try:
+            async with asyncio.timeout(max(remaining, 0.0)):
+                return await work
+        except TimeoutError:
+            raise APITimeoutError(
+                f"the call's deadline of {run.deadline:g} s ran out while {waiting_for}",
+                request_sent=False,
+            ) from None
+
+    async def _attempt(self, call: _Call, run: _Run, stream: bool) -> _Reply:
+        """One request under a connection slot; its answer unwrapped by the envelope, or (a
+        streamed success) handed over unread together with the slot."""
+        slot = await self._take_slot(call, run)
+        started = time.perf_counter()
+        try:
+            raw, payload = await self._exchange(call, run, stream)
+            if payload is None:
+                reply = _Reply(None, None, raw, slot)
+                slot = None  # released with the reply
+                return reply
+        finally:
+            if slot is not None:
+                slot.release()
+        response = Response(call.method, call.path, raw.status, raw.headers, payload)
+        run.response = response
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
-                method,
-                path,
+                call.method,
+                call.path,
                 response.status,
                 (time.perf_counter() - started) * 1000,
-                shared.envelope.request_id(response),
+                call.envelope.request_id(response),
             )
-        return response, identity
+        data = call.envelope.unwrap(response)
+        if stream:  # an error answer the service's envelope did not call one
+            _PLAIN.unwrap(response)
+        return _Reply(response, data)
 
-    def _client_timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+    async def _exchange(
+        self, call: _Call, run: _Run, stream: bool
+    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
+        """Send one request and read its answer (None: a streamed success, left unread and
+        open). aiohttp's failures become transport errors; a timeout the deadline shortened
+        says so."""
         shared = self._shared
-        cached = shared.timeouts.get(seconds)
-        if cached is None:
-            cached = aiohttp.ClientTimeout(
-                total=seconds, connect=min(shared.connect_timeout, seconds)
+        http = self._http()
+        seconds, capped = run.attempt_timeout(call.timeout)
+        headers = self._attempt_headers(call, run)
+        shared.stats.attempts += 1
+        run.sent += 1
+        raw: aiohttp.ClientResponse | None = None
+        try:
+            raw = await http.request(
+                call.method,
+                call.url,
+                params=call.query,
+                data=call.form() if call.form is not None else call.body,
+                headers=headers,
+                timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
+                # Credentials must never follow a redirect; without them a download may.
+                allow_redirects=stream and not call.credentials,
             )
-            shared.timeouts[seconds] = cached
+            if stream and raw.status < 300:
+                opened, raw = raw, None  # the caller reads it
+                return opened, None
+            limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
+            return raw, await self._read(raw, call, limit, truncate=stream)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            if capped and isinstance(exc, asyncio.TimeoutError):
+                raise APITimeoutError(
+                    f"no answer within the call's deadline of {run.deadline:g} s",
+                    request_sent=True,
+                ) from exc
+            raise transport_error(
+                exc, call.method, call.path, seconds, shared.connect_timeout
+            ) from exc
+        finally:
+            if raw is not None:
+                raw.release()
+
+    async def _take_slot(self, call: _Call, run: _Run) -> asyncio.Semaphore | None:
+        """A connection slot, or None for a login or refresh: they skip the queue (using the
+        connections reserved for them), because every queued call is waiting on them, and a
+        refresh that queues behind a thousand calls arrives after the token has expired."""
+        slots = self._shared.slots
+        assert slots is not None
+        if call.reserved:
+            return None
+        await self._bounded(slots.acquire(), run, "waiting for a connection slot")
+        return slots
+
+    def _attempt_headers(self, call: _Call, run: _Run) -> dict[str, str]:
+        """The call's headers, plus which attempt this is (so the service's logs can tie
+        retries together and tests can check the waits), plus the credentials, read only now
+        that a slot is held: a call that waited in the queue must not carry a token that
+        expired while it waited."""
+        headers = dict(call.headers)
+        headers[ATTEMPT_HEADER] = f"attempt={run.retries + 1}; max={call.policy.max_attempts}" + (
+            f"; backoff={run.backoff:.4f}" if run.backoff is not None else ""
+        )
+        if call.credentials:
+            auth_headers, run.identity = self._shared.auth.headers()
+            headers.update(auth_headers)
+        return headers
+
+    async def _read(
+        self, raw: aiohttp.ClientResponse, call: _Call, limit: int, *, truncate: bool
+    ) -> bytes:
+        """The body, never more than ``limit`` bytes of it in memory: past the limit, reading
+        stops and the answer is refused (or, for an error excerpt, cut)."""
+        length = raw.content_length
+        if length is not None and length <= limit and "Content-Encoding" not in raw.headers:
+            return await raw.read()  # the parser stops at Content-Length
+        if length is not None and length > limit and not truncate:
+            raise self._too_large(raw, call, limit)
+        body = bytearray()
+        while chunk := await raw.content.readany():
+            body += chunk
+            if len(body) > limit:
+                if truncate:
+                    return bytes(body[:limit])
+                raise self._too_large(raw, call, limit)
+        return bytes(body)
+
+    def _too_large(
+        self, raw: aiohttp.ClientResponse, call: _Call, limit: int
+    ) -> ResponseTooLargeError:
+        raw.close()  # the rest is never read: the connection cannot be reused
+        head = Response(call.method, call.path, raw.status, raw.headers, b"")
+        return ResponseTooLargeError(
+            f"answer larger than max_response_bytes ({limit} bytes); reading stopped there",
+            status=raw.status,
+            method=call.method,
+            path=call.path,
+            request_id=call.envelope.request_id(head),
+        )
+
+    def _client_timeout(
+        self, seconds: float, *, stream: bool, cache: bool
+    ) -> aiohttp.ClientTimeout:
+        shared = self._shared
+        key = -seconds if stream else seconds
+        cached = shared.timeouts.get(key) if cache else None
+        if cached is None:
+            connect = min(shared.connect_timeout, seconds)
+            if stream:
+                # A transfer may take long: bound connecting and each read, not the total.
+                cached = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=seconds)
+            else:
+                cached = aiohttp.ClientTimeout(total=seconds, connect=connect)
+            if cache:
+                shared.timeouts[key] = cached
         return cached
 
-    def _retry_delay(
-        self, exc: APIError | TransportError, attempt: int, policy: RetryPolicy, idempotent: bool
-    ) -> float | None:
+    # -- retry decisions ----------------------------------------------------------------------
+
+    def _next_delay(self, exc: APIError | TransportError, call: _Call, run: _Run) -> float | None:
         """Seconds to wait before another attempt, or None to give up and raise ``exc``."""
         shared = self._shared
+        delay = self._retry_delay(exc, run.retries + 1, call.policy, call.idempotent)
+        if delay is None or not run.fits(delay):
+            return None
+        if not shared.budget.try_spend(timeout=_is_timeout(exc)):
+            logger.warning("retry budget exhausted; not retrying %s %s", call.method, call.path)
+            return None
+        return delay
+
+    def _note_throttling(self, exc: APIError | TransportError, call: _Call) -> None:
+        """A 429 (or a 503 naming a wait) from the API throttles the whole client, not just
+        the call that saw it."""
+        shared = self._shared
+        if isinstance(exc, RateLimitError):
+            shared.stats.rate_limited += 1
+        requested = _requested_wait(exc)
+        if requested is not None and call.api_origin and requested <= call.policy.max_retry_after:
+            shared.pause_until = max(shared.pause_until, shared.clock() + requested)
+
+    @staticmethod
+    def _retry_delay(
+        exc: APIError | TransportError, attempt: int, policy: RetryPolicy, idempotent: bool
+    ) -> float | None:
+        """What the policy says: seconds before another attempt, or None (give up)."""
         if isinstance(exc, TransportError):
             if exc.request_sent and not idempotent:
                 return None
-            is_timeout = isinstance(exc, APITimeoutError)
         else:
             # Some services report throttling or an internal failure with HTTP 200 and a code
             # (MAXIR's 201 and 9999): judge those by what the error is, not by the status.
@@ -654,27 +1055,66 @@ class Session:
                 status = 500
             if not policy.retries_status(status, idempotent=idempotent):
                 return None
-            is_timeout = status == 408
-        if isinstance(exc, RateLimitError):
-            shared.stats.rate_limited += 1
-            if exc.retry_after is not None:
-                if exc.retry_after > policy.max_retry_after:
-                    return None  # never silently shorten a requested wait: let the caller decide
-                # A 429 throttles the whole client, not just the call that saw it.
-                shared.pause_until = max(shared.pause_until, time.monotonic() + exc.retry_after)
+        requested = _requested_wait(exc)
+        if requested is not None and requested > policy.max_retry_after:
+            return None  # never silently shorten a requested wait: let the caller decide
         if attempt >= policy.max_attempts:
             return None
-        if not shared.budget.try_spend(timeout=is_timeout):
-            logger.warning("retry budget exhausted; not retrying %s %s", exc.method, exc.path)
-            return None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
+        if requested is not None:
+            return requested
         return policy.backoff(attempt)
 
+    def _annotate(self, exc: AsyncSDKError, call: _Call, run: _Run) -> AsyncSDKError:
+        _locate(exc, call.method, call.path)
+        if exc.attempts is None:
+            exc.attempts = run.sent
+            exc.elapsed = run.elapsed()
+        return exc
 
-def _same_origin(url: str, base_url: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+def _merge_options(base: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``extra`` over ``base``; the ``extra_*`` mappings are merged key by key."""
+    merged = dict(base)
+    for name, value in (extra or {}).items():
+        if name in _EXTRA_MAPPINGS and name in merged:
+            merged[name] = {**merged[name], **value}
+        else:
+            merged[name] = value
+    return merged
+
+
+def _with_extra_body(json: Any, form: object, extra: Mapping[str, Any]) -> Any:
+    if form is not None or not (json is None or isinstance(json, dict)):
+        raise InvalidInputError("extra_body needs a call whose body is a JSON object")
+    return {**(json or {}), **extra}
+
+
+def _set_request_id(
+    headers: dict[str, str], request_id: str | None, generate: Callable[[], str]
+) -> None:
+    """One ``X-Request-ID``: the ``request_id`` option, else one the caller put in the headers
+    (any spelling), else a new one."""
+    given = [name for name in headers if name.lower() == "x-request-id"]
+    if request_id is None and given:
+        return
+    for name in given:
+        del headers[name]
+    headers[REQUEST_ID_HEADER] = request_id or generate()
+
+
+def _requested_wait(exc: AsyncSDKError) -> float | None:
+    """The wait a 429's or a 503's ``Retry-After`` asked for."""
+    if isinstance(exc, (RateLimitError, ServerError)):
+        return exc.retry_after
+    return None
+
+
+def _is_timeout(exc: APIError | TransportError) -> bool:
+    return isinstance(exc, APITimeoutError) or (isinstance(exc, APIError) and exc.status == 408)
+
+
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError("the client was closed while this call ran")
 
 
 def transport_error(
@@ -707,15 +1147,8 @@ def transport_error(
     )
 
 
-def _locate(
-    exc: AsyncSDKError,
-    response: Response | None,
-    method: str | None = None,
-    path: str | None = None,
-) -> None:
+def _locate(exc: AsyncSDKError, method: str | None, path: str | None) -> None:
     """Fill in where an error happened, when the code that raised it did not know."""
-    if response is not None:
-        method, path = response.method, response.path
     if exc.method is None:
         exc.method = method
     if exc.path is None:

@@ -88,7 +88,8 @@ def build_app(state: EmulatorState) -> web.Application:
                 method=request.method,
                 path=request.path,
                 status=response.status,
-                invocation=request.headers.get("asyncsdk-invocation-id"),
+                invocation=request.headers.get("X-Request-ID")
+                or request.headers.get("asyncsdk-invocation-id"),
                 attempt=int(attempt["attempt"]) if "attempt" in attempt else None,
                 backoff=attempt.get("backoff"),
                 fault=fault.kind if fault is not None else None,

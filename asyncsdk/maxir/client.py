@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from .._core.auth import ApiKeyAuth
 from .._core.client import BaseClient, read_env
 from .._core.errors import InvalidInputError
+from .._core.options import CallOptions
 from .._core.retry import RetryPolicy
-from .._core.session import Session
+from .._core.session import DEFAULT_MAX_RESPONSE_BYTES, Session
 from ._envelope import MaxirEnvelope
 from ._resource import check_user_id
 from .datasets import Datasets
@@ -63,7 +65,9 @@ class MaxirClient(BaseClient):
                 ...
 
     ``timeout`` (seconds, per attempt), ``retry`` and ``pool_size`` (concurrent connections)
-    are client-wide defaults; every method also takes ``timeout=`` and ``retry=``, and
+    are client-wide defaults (``with_options`` makes a copy with others); ``max_response_bytes``
+    caps a non-streamed answer (64 MiB by default); every method also takes ``timeout=`` and
+    ``retry=``, and
     ``trace_id=`` (sent as ``x-pd-external-trace-id``). Errors carry the service's
     ``x-pd-trace-id`` as ``request_id``.
 
@@ -84,6 +88,7 @@ class MaxirClient(BaseClient):
         connect_timeout: float = 10.0,
         pool_size: int = 100,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         paths: MaxirPaths = V2_PATHS,
     ) -> None:
         if not isinstance(paths, MaxirPaths):
@@ -98,6 +103,7 @@ class MaxirClient(BaseClient):
             connect_timeout=connect_timeout,
             pool_size=pool_size,
             retry=retry,
+            max_response_bytes=max_response_bytes,
         )
         self._owner = True
         self._bind(session)
@@ -115,9 +121,10 @@ class MaxirClient(BaseClient):
     def with_options(
         self,
         *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
         user_id: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> MaxirClient:
         """A copy with other defaults, sharing connections, the key and counters::
 
@@ -125,10 +132,10 @@ class MaxirClient(BaseClient):
         patient = mx.with_options(timeout=120)
         """
         if user_id is None:
-            return super().with_options(timeout=timeout, retry=retry)
+            return super().with_options(headers=headers, base_url=base_url, **options)
         clone = copy.copy(self)
         clone._user_id = check_user_id(user_id)
-        return BaseClient.with_options(clone, timeout=timeout, retry=retry)
+        return BaseClient.with_options(clone, headers=headers, base_url=base_url, **options)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> MaxirClient:

@@ -8,7 +8,7 @@ from .._core.auth import TokenAuth
 from .._core.client import BaseClient, read_env
 from .._core.errors import InvalidInputError
 from .._core.retry import RetryPolicy
-from .._core.session import Session
+from .._core.session import DEFAULT_MAX_RESPONSE_BYTES, Session
 from ._envelope import MOIEnvelope, MOITokenProvider
 from .connectors import Connectors
 from .jobs import Jobs
@@ -32,7 +32,9 @@ class MOIClient(BaseClient):
                 ...
 
     ``timeout`` (seconds, per attempt), ``retry`` and ``pool_size`` (concurrent connections)
-    are client-wide defaults; every method also takes ``timeout=`` and ``retry=``.
+    are client-wide defaults (``with_options`` makes a copy with others); ``max_response_bytes``
+    caps a non-streamed answer (64 MiB by default); every method also takes ``timeout=`` and
+    ``retry=``.
     ``refresh_margin`` / ``mandatory_refresh_margin`` open the advisory and mandatory refresh
     windows before expiry. ``paths="current"`` targets the post-May-2025 BYOA paths.
     ``metrics_url`` sends metric queries to another URL (e.g. the in-cluster
@@ -61,6 +63,7 @@ class MOIClient(BaseClient):
         connect_timeout: float = 10.0,
         pool_size: int = 100,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         refresh_margin: float = 120.0,
         mandatory_refresh_margin: float = 30.0,
         paths: Literal["seed", "current"] | MOIPaths = "seed",
@@ -93,6 +96,7 @@ class MOIClient(BaseClient):
             connect_timeout=connect_timeout,
             pool_size=pool_size,
             retry=retry,
+            max_response_bytes=max_response_bytes,
         )
         provider.session = session
         self._owner = True

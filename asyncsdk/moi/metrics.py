@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Unpack
-from urllib.parse import urlsplit
 
 from .._core import checks
 from .._core.convert import structure
-from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
+from .._core.errors import InvalidInputError
 from .._core.options import CallOptions, call_options
 from .._core.resource import Resource, items
-from .._core.session import Response, Session
-from ._envelope import MOIEnvelope
+from .._core.session import Session
 from .models import MetricName, MetricSeries
 from .paths import MOIPaths
 
@@ -112,32 +110,7 @@ class Metrics(Resource[MOIPaths]):
         }
         if start >= end:
             raise InvalidInputError("start must be before end")
-        if self._url is None:
-            return await self._post(
-                self._paths.metrics, json=body, idempotent=True, parse=_series, options=checked
-            )
-        return await self._query_url(self._url, body, checked)
-
-    async def _query_url(
-        self, url: str, body: dict[str, Any], options: CallOptions
-    ) -> list[MetricSeries]:
-        # An absolute URL, possibly another host: the streaming path is the one that accepts
-        # those, and it attaches credentials only for the API's own origin.
-        path = urlsplit(url).path
-        async with self._session.stream("POST", url, json=body, options=options) as raw:
-            payload = await raw.read()
-            response = Response("POST", path, raw.status, raw.headers, payload)
-        envelope = MOIEnvelope()
-        data = envelope.unwrap(response)
-        try:
-            return _series(data)
-        except AsyncSDKError:
-            raise
-        except Exception as exc:
-            raise DecodeError(
-                f"unexpected response shape: {type(exc).__name__}: {exc}",
-                status=response.status,
-                method="POST",
-                path=path,
-                request_id=envelope.request_id(response),
-            ) from exc
+        # MOIClient(metrics_url=...) may name another host: the pipeline attaches credentials
+        # only for the API's own origin.
+        target = self._paths.metrics if self._url is None else self._url
+        return await self._post(target, json=body, idempotent=True, parse=_series, options=checked)
