@@ -101,8 +101,11 @@ class Metrics(Resource[MOIPaths]):
         e.g. per workflow); a point's ``value`` is None where its bucket had no data.
         ``account`` defaults to the client's account. Safe to retry."""
         checked = call_options(options)
+        account = self._account if account is None else checks.text("account", account)
+        if not account:
+            raise InvalidInputError("account is required: the client has no account_name")
         body = {
-            "account": self._account if account is None else checks.text("account", account),
+            "account": account,
             "start": _instant("start", start).isoformat(),
             "end": _instant("end", end).isoformat(),
             "interval": _seconds(interval),
