@@ -22,6 +22,7 @@ from ._core.errors import (
     CallCancelledError,
     ClientClosedError,
     ConflictError,
+    DataSourceSyncError,
     DecodeError,
     InvalidInputError,
     NotFoundError,
@@ -32,11 +33,11 @@ from ._core.errors import (
     ServerError,
     ShardSupersededError,
     TransportError,
+    WaitTimeoutError,
     WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, ListingProgress, Page
-from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
     Dataset,
@@ -44,7 +45,6 @@ from .maxir import (
     DatasetStatus,
     DataSource,
     DataSourceStatus,
-    DataSourceSyncError,
     MaxirClient,
     Presigned,
 )

@@ -244,9 +244,9 @@ async def make_task(emu: Emulator, moi: MOIClient, files: int = 20) -> str:
     uris = [f.uri for f in await moi.connectors.files("100001", max_items=files).collect()]
     volume = next(iter(emu.state.raw_volumes.volumes))
     await moi.tasks.create("100001", volume, uris, name="cli-test")
-    task = await moi.tasks.list(order_by="created_at", is_desc=True).first()
+    task = await moi.tasks.list(order_by="created_at", descending=True).first()
     assert task is not None and task.name == "cli-test"
-    await moi.tasks.wait(task.id, interval=0.02, max_interval=0.05, timeout=30)
+    await moi.tasks.wait(task.id, interval=0.02, max_interval=0.05, max_wait=30)
     return task.id
 
 

@@ -171,7 +171,7 @@ async def test_workflow_create_get_update_delete(fast: Emulator, moi: MOIClient)
 
     job = await moi.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
     assert len(await moi.volumes.processed.files(target.id).collect()) == 3
     await moi.workflows.delete(workflow.id, delete_data=True)
     with pytest.raises(NotFoundError):
@@ -209,7 +209,7 @@ async def test_workflow_listing_pages_through_the_paginator(fast: Emulator, moi:
     names = [w.name for p in pages for w in p.items]
     assert names == [f"paged-{n}" for n in (4, 3, 2, 1, 0)]  # newest first
     oldest_first = await moi.workflows.list(
-        name_search="paged-", sort_order="ascend", page_size=2, concurrency=3
+        name_search="paged-", descending=False, page_size=2, concurrency=3
     ).collect()
     assert [w.name for w in oldest_first] == [f"paged-{n}" for n in range(5)]
     running = await moi.workflows.list(status=[WorkflowStatus.RUNNING], page_size=4).collect()
@@ -231,7 +231,7 @@ async def test_workflow_errors_come_back_typed(fast: Emulator, moi: MOIClient) -
             workflow=PIPELINE,
         )
     with pytest.raises(BadRequestError):
-        await moi.workflows.list(sort_field="colour").collect()
+        await moi.workflows.list(order_by="colour").collect()
 
 
 # -- jobs -------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ async def test_a_job_moves_through_its_states_on_the_emulators_clock() -> None:
         store(emu).advance(time.time() + 61)  # the first two files are done
         counts = await moi.jobs.file_counts(job.id)
         assert (counts.completed, counts.processing, counts.pending) == (2, 2, 1)
-        processing = await moi.jobs.files(job.id, statuses=[JobFileStatus.PROCESSING]).collect()
+        processing = await moi.jobs.files(job.id, status=[JobFileStatus.PROCESSING]).collect()
         assert len(processing) == 2 and all(f.start_time and not f.end_time for f in processing)
 
         store(emu).advance(time.time() + 181)
@@ -273,7 +273,7 @@ async def test_wait_returns_the_finished_job(fast: Emulator, moi: MOIClient) -> 
     workflow = await create_workflow(moi, "waited", raw, target)
     job = await moi.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    done = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    done = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
     assert done.status == JobStatus.COMPLETED
     assert (done.processed_count, done.total_count) == (6, 6)
 
@@ -289,14 +289,14 @@ async def test_wait_times_out_with_the_last_state_and_can_be_cancelled() -> None
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
         with pytest.raises(WaitTimeoutError) as info:
-            await moi.jobs.wait(job.id, timeout=0.2, interval=0.02, max_interval=0.05)
+            await moi.jobs.wait(job.id, max_wait=0.2, interval=0.02, max_interval=0.05)
         assert isinstance(info.value.last, type(job))
         assert info.value.last.status == JobStatus.RUNNING
 
         route = "GET /byoa/api/v1/index_workflow_job/{job_id}"
         before = emu.stats.by_route[route]
         waiter = asyncio.create_task(
-            moi.jobs.wait(job.id, timeout=None, interval=0.01, max_interval=0.01)
+            moi.jobs.wait(job.id, max_wait=None, interval=0.01, max_interval=0.01)
         )
         await eventually(lambda: emu.stats.by_route[route] >= before + 2)  # it is polling
         waiter.cancel()
@@ -314,9 +314,9 @@ async def test_failed_files_are_retried_until_the_job_completes() -> None:
         workflow = await create_workflow(moi, "flaky", raw, target)
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
-        job = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+        job = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
         assert job.status == JobStatus.FAILED
-        failed = await moi.jobs.files(job.id, statuses=[JobFileStatus.FAILED]).collect()
+        failed = await moi.jobs.files(job.id, status=[JobFileStatus.FAILED]).collect()
         assert len(failed) == 4 and all(f.error_message for f in failed)
         assert (await moi.jobs.file_counts(job.id)).failed == 4
 
@@ -324,13 +324,13 @@ async def test_failed_files_are_retried_until_the_job_completes() -> None:
             await moi.jobs.retry_files(job.id, ["not-a-file-of-this-job"])
         emu.config.job_file_failure_rate = 0.0  # the cause is fixed; retries now succeed
         await moi.jobs.retry_files(job.id, [failed[0].id])
-        job = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+        job = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
         counts = await moi.jobs.file_counts(job.id)
         assert (counts.completed, counts.failed) == (1, 3)
 
         retried = await moi.jobs.retry_failed(job.id)
         assert sorted(retried) == sorted(f.id for f in failed[1:])
-        job = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+        job = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
         assert job.status == JobStatus.COMPLETED and job.processed_count == 4
         assert await moi.jobs.retry_failed(job.id) == []
         done = await moi.volumes.processed.files(
@@ -352,10 +352,10 @@ async def test_job_and_job_file_listings_page(fast: Emulator, moi: MOIClient) ->
     assert listed == [jobs[0]["id"] for jobs in reversed(started)]  # newest first
 
     job_id = listed[0]
-    await moi.jobs.wait(job_id, timeout=10, interval=0.01, max_interval=0.05)
+    await moi.jobs.wait(job_id, max_wait=10, interval=0.01, max_interval=0.05)
     file_pages = [p async for p in moi.jobs.files(job_id, page_size=3).pages()]
     assert [len(p) for p in file_pages] == [3, 3, 1]
-    names = sorted(f.file_name for p in file_pages for f in p.items)
+    names = sorted(f.name for p in file_pages for f in p.items)
     assert names == sorted(f["name"] for f in fast.state.raw_volumes.files[raw.id].values())
     in_parallel = await moi.jobs.files(job_id, page_size=2, concurrency=4).collect()
     assert [f.id for f in in_parallel] == [f.id for p in file_pages for f in p.items]
@@ -386,7 +386,7 @@ async def test_each_generation_serves_its_own_paths_only(fast: Emulator) -> None
         workflow = await create_workflow(moi, "own-paths", raw, target)
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
-        assert (await moi.jobs.wait(job.id, timeout=10, interval=0.01)).finished
+        assert (await moi.jobs.wait(job.id, max_wait=10, interval=0.01)).finished
     assert fast.stats.by_route[f"GET {own.job}"] >= 1
 
 
@@ -402,7 +402,7 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
     )
     job = await moi.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
 
     child = await moi.volumes.processed.create("pv-child", parent_volume_id=target.id)
     assert [v.id for v in await moi.volumes.processed.children(target.id).collect()] == [child.id]
@@ -412,15 +412,13 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
     assert [len(p) for p in pages] == [3, 3, 1] and pages[0].total == 7
     files = [f for p in pages for f in p.items]
     assert {f.job_id for f in files} == {job.id}
-    assert all(
-        f.source_volume_id == raw.id and f.file_status == JobFileStatus.COMPLETED for f in files
-    )
+    assert all(f.source_volume_id == raw.id and f.status == JobFileStatus.COMPLETED for f in files)
     markdown = await moi.volumes.processed.files(target.id, types=[FileType.MARKDOWN]).collect()
     assert len(markdown) == 2
     by_name = await moi.volumes.processed.files(
-        target.id, sort_by="file_name", is_desc=False
+        target.id, order_by="file_name", descending=False
     ).collect()
-    assert [f.file_name for f in by_name] == sorted(f.file_name for f in files)
+    assert [f.name for f in by_name] == sorted(f.name for f in files)
 
     victim = files[0]
     blocks = [b async for b in moi.volumes.processed.blocks(target.id, victim.id, page_size=2)]
@@ -438,7 +436,7 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
             )
         )
     )
-    stem = victim.file_name.rsplit(".", 1)[0]
+    stem = victim.name.rsplit(".", 1)[0]
     parse = json.loads(archive.read(f"{stem}-{victim.id}/{stem}_parse.json"))
     assert [b["id"] for b in parse["blocks"]] == [b.id for b in left]
 
@@ -537,7 +535,7 @@ async def test_metrics_are_derived_from_what_happened(fast: Emulator, moi: MOICl
     workflow = await create_workflow(moi, "measured", raw, target)
     job = await moi.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
 
     end = datetime.now(UTC) + timedelta(minutes=1)
     start = end - timedelta(minutes=10)
@@ -609,7 +607,7 @@ async def test_the_emulator_answers_with_the_documented_shapes(
     workflow = await create_workflow(moi, "shapes", raw, target)
     job = await moi.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, timeout=10, interval=0.01)
+    await moi.jobs.wait(job.id, max_wait=10, interval=0.01)
     [file] = await moi.volumes.processed.files(target.id).collect()
 
     async with aiohttp.ClientSession() as http:

@@ -90,7 +90,7 @@ async def test_connector_list_query(mock: MockHTTP, moi: MOIClient) -> None:
     url = f"{BASE}/connectors/list?is_desc=true&keyword=c1&order_by=created_at&page=1&page_size=20"
     mock.get(url, payload=ok({"connectors": [{"id": 1}], "total": 1}))
     got = await moi.connectors.list(
-        keyword="c1", order_by="created_at", is_desc=True, page_size=20
+        keyword="c1", order_by="created_at", descending=True, page_size=20
     ).collect()
     assert [c.id for c in got] == ["1"]
     assert only(mock, "GET", url)["json"] is None
@@ -156,7 +156,7 @@ async def test_task_list_query_matches_the_seed_example(mock: MockHTTP, moi: MOI
         status=[TaskStatus.RUNNING, TaskStatus.PAUSING, TaskStatus.PAUSED, TaskStatus.FINISHED],
         load_interval_types=[LoadIntervalType.ONCE, LoadIntervalType.MINUTE],
         order_by="end_at",
-        is_desc=False,
+        descending=False,
         page_size=10,
     )
     assert [t.id async for t in tasks] == [TASK["id"]]
@@ -192,7 +192,7 @@ async def test_task_actions_send_the_task_id(mock: MockHTTP, moi: MOIClient, act
 
 async def test_task_retry(mock: MockHTTP, moi: MOIClient) -> None:
     mock.post(f"{BASE}/task/retry", payload=ok())
-    await moi.tasks.retry("1889074091616481280", ["1889074111245824000"])
+    await moi.tasks.retry_files("1889074091616481280", ["1889074111245824000"])
     assert only(mock, "POST", f"{BASE}/task/retry")["json"] == {
         "task_id": "1889074091616481280",
         "ids": ["1889074111245824000"],

@@ -33,7 +33,7 @@ from asyncsdk import (
     WorkflowConfig,
     WorkflowStatus,
 )
-from asyncsdk.moi import SEED
+from asyncsdk.moi import SEED_PATHS
 
 from ._mock_http import MockHTTP
 from .wire import BASE, jwt, ok
@@ -255,7 +255,7 @@ async def test_workflow_list_pages_by_offset_and_limit(mock: MockHTTP, moi: MOIC
         name_search="wf",
         status=[WorkflowStatus.COMPLETED],
         file_types=[FileType.PDF],
-        sort_order="ascend",
+        descending=False,
         page_size=2,
     ).collect()
     assert [w.id for w in found] == [WF, "w2", "w3"]
@@ -424,7 +424,7 @@ async def test_job_files_page_by_page_num_with_status_filter(
         url(path), payload=byoa({"files": [{**item, "id": "f3"}], "file_total": 3, **counters})
     )
     files = await moi.jobs.files(
-        JOB, statuses=[JobFileStatus.FAILED, JobFileStatus.STOPPED], page_size=2
+        JOB, status=[JobFileStatus.FAILED, JobFileStatus.STOPPED], page_size=2
     ).collect()
     assert [f.id for f in files] == [item["id"], "f2", "f3"]  # file_total (3) ends the listing
     sent = sorted(c["query"] for c in calls(mock, "GET", path))
@@ -438,8 +438,8 @@ async def test_documented_job_files_and_counts_parse(mock: MockHTTP, moi: MOICli
     path = f"{BYOA}/index_workflow_job/0194f423-c2a7-7cc5-87ce-97fa942ac6ce/files"
     mock.get(url(path), payload=doc("job_files"), repeat=True)
     [file] = await moi.jobs.files("0194f423-c2a7-7cc5-87ce-97fa942ac6ce").collect()
-    assert file.file_name == "红楼梦(通行本)简体横排.pdf"
-    assert file.file_status == JobFileStatus.COMPLETED and file.error_message == ""
+    assert file.name == "红楼梦(通行本)简体横排.pdf"
+    assert file.status == JobFileStatus.COMPLETED and file.error_message == ""
     assert file.end_time == datetime(2025, 2, 11, 8, 37, 53, tzinfo=UTC)
     counts = await moi.jobs.file_counts("0194f423-c2a7-7cc5-87ce-97fa942ac6ce")
     assert (counts.total, counts.completed, counts.failed, counts.pending) == (1, 1, 0, 0)
@@ -485,7 +485,7 @@ async def test_wait_polls_until_the_job_finishes(mock: MockHTTP, moi: MOIClient)
     mock.get(url(path), payload=byoa({**job, "status": 1}))
     mock.get(url(path), payload=byoa({**job, "status": 1}))
     mock.get(url(path), payload=byoa({**job, "status": 3}))
-    done = await moi.jobs.wait(JOB, timeout=30, interval=0.01, max_interval=0.02)
+    done = await moi.jobs.wait(JOB, max_wait=30, interval=0.01, max_interval=0.02)
     assert done.status == JobStatus.FAILED
     assert len(calls(mock, "GET", path)) == 3
 
@@ -495,7 +495,7 @@ async def test_wait_times_out_with_the_last_state(mock: MockHTTP, moi: MOIClient
     job = doc("job_get")["data"]
     mock.get(url(path), payload=byoa({**job, "status": 1, "processed_count": 4}), repeat=True)
     with pytest.raises(WaitTimeoutError) as info:
-        await moi.jobs.wait(JOB, timeout=0.1, interval=0.02, max_interval=0.02)
+        await moi.jobs.wait(JOB, max_wait=0.1, interval=0.02, max_interval=0.02)
     assert info.value.last.processed_count == 4
     assert info.value.last.status == JobStatus.RUNNING
     for bad in ({"timeout": 0}, {"interval": 0}, {"interval": 2, "max_interval": 1}):
@@ -611,8 +611,8 @@ async def test_processed_files_page_through_the_body(mock: MockHTTP, moi: MOICli
         VOL,
         types=[FileType.PDF],
         exclude_status=[JobFileStatus.FAILED],
-        sort_by="created_at",
-        is_desc=False,
+        order_by="created_at",
+        descending=False,
         page_size=2,
     ).collect()
     assert [f.id for f in files] == [i["id"] for i in items]
@@ -631,8 +631,8 @@ async def test_documented_processed_files_parse(mock: MockHTTP, moi: MOIClient) 
     files = await moi.volumes.processed.files(VOL).collect()
     assert calls(mock, "POST", path)[0]["json"] == {"offset": 0, "limit": 100}
     first = files[0]
-    assert first.source_file_id == RAW_FILE and first.file_status == JobFileStatus.COMPLETED
-    assert first.duration == 300 and first.file_size == 6787457
+    assert first.source_file_id == RAW_FILE and first.status == JobFileStatus.COMPLETED
+    assert first.duration == 300 and first.size == 6787457
     assert first.created_at == datetime(2025, 2, 12, 17, 46, 16, tzinfo=UTC)
 
 
@@ -730,7 +730,9 @@ async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) 
 async def test_metrics_path_override_and_metrics_url_on_another_host(mock: MockHTTP) -> None:
     credentials = {"account_name": "acct-7", "username": "u", "password": "p"}
     end = datetime(2025, 2, 10, 2, 0, 24, tzinfo=UTC)
-    async with MOIClient(BASE, paths=evolve(SEED, metrics="/ob/metrics"), **credentials) as moi:
+    async with MOIClient(
+        BASE, paths=evolve(SEED_PATHS, metrics="/ob/metrics"), **credentials
+    ) as moi:
         mock.post(url("/ob/metrics"), payload=doc("metrics"))
         series = await moi.metrics.query(
             "PipelineLoadFileCount", end - timedelta(hours=1), end, timedelta(minutes=1)

@@ -30,6 +30,7 @@ from .models import (
     SourceType,
     Task,
     TaskFile,
+    TaskFileCounts,
     TaskFileStatus,
     TaskSourceConfig,
     TaskStatus,
@@ -38,12 +39,11 @@ from .models import (
     WorkflowConfig,
     WorkflowStatus,
 )
-from .paths import CURRENT, SEED, MOIPaths
-from .tasks import TaskFileCounts
+from .paths import CURRENT_PATHS, SEED_PATHS, MOIPaths
 
 __all__ = [
-    "CURRENT",
-    "SEED",
+    "CURRENT_PATHS",
+    "SEED_PATHS",
     "Block",
     "CommonFileTaskConfig",
     "Connector",

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import define, field
+from cattrs.gen import make_dict_structure_fn, override
 
 from .._core.convert import converter
 from .._core.enums import OpenIntEnum, OpenStrEnum
@@ -44,6 +45,7 @@ __all__ = [
     "SourceType",
     "Task",
     "TaskFile",
+    "TaskFileCounts",
     "TaskFileStatus",
     "TaskSourceConfig",
     "TaskStatus",
@@ -544,12 +546,16 @@ class Job:
 
 @define(frozen=True)
 class JobFile:
-    """A file of a processing job (§8.3). ``id`` is what ``jobs.retry_files`` takes."""
+    """A file of a processing job. ``id`` is what ``jobs.retry_files`` takes.
+
+    Named like :class:`TaskFile` (``name``, ``type``, ``status``); the wire calls them
+    ``file_name``, ``file_type``, ``file_status``.
+    """
 
     id: str
-    file_name: str = ""
-    file_type: FileType = FileType.NONE
-    file_status: JobFileStatus = JobFileStatus.PENDING
+    name: str = ""
+    type: FileType = FileType.NONE
+    status: JobFileStatus = JobFileStatus.PENDING
     error_message: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
@@ -573,6 +579,15 @@ class JobFileCounts:
     pending: int = 0
     stopped: int = 0
     file_total: int | None = None
+
+
+@define(frozen=True)
+class TaskFileCounts:
+    """How a load task's files stand: all of them, succeeded, failed."""
+
+    total: int
+    succeeded: int
+    failed: int
 
 
 @define(frozen=True)
@@ -603,14 +618,18 @@ class ProcessedVolume:
 
 @define(frozen=True)
 class ProcessedFile:
-    """A file in a processed volume (§10.3); ``source_*`` point back at the raw file."""
+    """A file in a processed volume; ``source_*`` point back at the raw file.
+
+    Named like :class:`TaskFile` (``name``, ``type``, ``size``, ``path``, ``status``); the wire
+    prefixes each with ``file_``.
+    """
 
     id: str
-    file_name: str = ""
-    file_type: FileType = FileType.NONE
-    file_size: int = 0
-    file_path: str = ""
-    file_status: JobFileStatus = JobFileStatus.PENDING
+    name: str = ""
+    type: FileType = FileType.NONE
+    size: int = 0
+    path: str = ""
+    status: JobFileStatus = JobFileStatus.PENDING
     source_volume_id: str | None = None
     source_file_id: str | None = None
     target_volume_id: str | None = None
@@ -686,3 +705,28 @@ def _structure_metric_series(value: Any, _: type) -> MetricSeries:
 
 
 converter.register_structure_hook(MetricSeries, _structure_metric_series)
+
+
+# The service prefixes these fields with "file_"; the models name them like TaskFile.
+converter.register_structure_hook(
+    JobFile,
+    make_dict_structure_fn(
+        JobFile,
+        converter,
+        name=override(rename="file_name"),
+        type=override(rename="file_type"),
+        status=override(rename="file_status"),
+    ),
+)
+converter.register_structure_hook(
+    ProcessedFile,
+    make_dict_structure_fn(
+        ProcessedFile,
+        converter,
+        name=override(rename="file_name"),
+        type=override(rename="file_type"),
+        size=override(rename="file_size"),
+        path=override(rename="file_path"),
+        status=override(rename="file_status"),
+    ),
+)
