@@ -36,7 +36,7 @@ from ._core.errors import (
     WaitTimeoutError,
     WrongEventLoopError,
 )
-from ._core.fanout import Outcome, fan_out
+from ._core.fanout import FanOutProgress, Outcome, fan_out
 from ._core.paging import AsyncPaginator, ListingProgress, Page
 from ._core.retry import RetryPolicy
 from .maxir import (
@@ -108,6 +108,7 @@ __all__ = [
     "DatasetOverview",
     "DatasetStatus",
     "DecodeError",
+    "FanOutProgress",
     "FileType",
     "InvalidInputError",
     "Job",

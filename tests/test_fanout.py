@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from asyncsdk import CallCancelledError, MOIClient, Outcome, fan_out
+from asyncsdk import (
+    CallCancelledError,
+    FanOutProgress,
+    InvalidInputError,
+    MOIClient,
+    Outcome,
+    fan_out,
+)
 from asyncsdk._core.auth import Grant, TokenAuth
 from asyncsdk.emulator import Emulator
 
@@ -236,3 +243,120 @@ async def test_a_source_that_raises_cancelled_error_ends_the_loop_with_an_error(
 
     seen = await asyncio.wait_for(run(), 10)  # it used to wait for the end forever
     assert sorted(o.item for o in seen) == [1, 2]
+
+
+class _Counters:
+    """A client's stats stand-in: ``retries`` moves when the test says so."""
+
+    def __init__(self, retries: int) -> None:
+        self.retries = retries
+
+
+class _Client:
+    def __init__(self, retries: int) -> None:
+        self.stats = _Counters(retries)
+
+
+class _StepClock:
+    """Each reading is one second after the one before."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+async def test_on_progress_reports_each_outcome_with_counts_retries_and_elapsed() -> None:
+    gates = {item: asyncio.Event() for item in range(5)}
+    all_started = asyncio.Event()
+    client = _Client(retries=7)  # retries made before the fan-out are not its own
+    running = 0
+
+    async def call(item: int) -> int:
+        nonlocal running
+        running += 1
+        if running == 4:
+            all_started.set()
+        client.stats.retries += item  # this call's retries, as the client counts them
+        await gates[item].wait()
+        if item == 2:
+            raise ValueError("bad item")
+        return item
+
+    reports: list[FanOutProgress] = []
+    handed: list[int] = []
+
+    async def run() -> None:
+        stream = fan_out(
+            call,
+            range(5),
+            concurrency=4,
+            on_progress=reports.append,
+            stats=client,
+            clock=_StepClock(100.0),
+        )
+        async for outcome in stream:
+            # The report for this outcome is in before the body sees it.
+            assert len(reports) == len(handed) + 1
+            handed.append(outcome.item)
+            if outcome.item + 1 in gates:
+                gates[outcome.item + 1].set()
+
+    runner = asyncio.ensure_future(run())
+    await all_started.wait()
+    gates[0].set()
+    await asyncio.wait_for(runner, 10)
+    assert handed == [0, 1, 2, 3, 4]
+    assert [r.done for r in reports] == [1, 2, 3, 4, 5]
+    assert [r.failed for r in reports] == [0, 0, 1, 1, 1]
+    # Items 1-3 wait while 0 is reported; the slot 0 frees is taken by item 4 next.
+    assert [r.in_flight for r in reports] == [3, 3, 2, 1, 0]
+    assert reports[-1].retries == 0 + 1 + 2 + 3 + 4
+    assert [r.elapsed for r in reports] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert all(isinstance(r, FanOutProgress) for r in reports)
+
+
+async def test_without_stats_progress_reports_no_retries() -> None:
+    reports: list[FanOutProgress] = []
+    outcomes = [o async for o in fan_out(Probe(), range(3), on_progress=reports.append)]
+    assert len(outcomes) == 3
+    assert [(r.done, r.failed, r.retries) for r in reports] == [(1, 0, 0), (2, 0, 0), (3, 0, 0)]
+
+
+async def test_a_progress_callback_that_raises_stops_the_fan_out_and_propagates() -> None:
+    never = asyncio.Event()
+    started: list[int] = []
+    cancelled: list[int] = []
+
+    async def call(item: int) -> int:
+        started.append(item)
+        if item == 0:
+            return item
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            cancelled.append(item)
+            raise
+        return item
+
+    def broken(progress: FanOutProgress) -> None:
+        raise RuntimeError("progress bar closed")
+
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="progress bar closed"):
+        async for outcome in fan_out(call, range(100), concurrency=4, on_progress=broken):
+            seen.append(outcome.item)  # never reached: the report comes first
+    assert seen == []
+    # The calls in flight were cancelled and waited for; nothing more was started.
+    assert sorted(cancelled) == sorted(i for i in started if i != 0)
+    assert len(started) <= 5
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "asyncsdk-fan-out"]
+
+
+def test_bad_progress_arguments_are_refused_before_anything_runs() -> None:
+    with pytest.raises(InvalidInputError, match="on_progress must be callable"):
+        fan_out(Probe(), range(3), on_progress=42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="stats must be a client"):
+        fan_out(Probe(), range(3), stats=object())  # type: ignore[arg-type]

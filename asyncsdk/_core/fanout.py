@@ -17,6 +17,9 @@
   are delivered, then that error is raised.
 - Every item read yields exactly one outcome, even when its call raises ``CancelledError``
   that fan_out did not cause (the outcome then carries a :class:`CallCancelledError`).
+- ``on_progress`` is called with a :class:`FanOutProgress` as each outcome is handed out. A
+  callback that raises stops the fan-out like a consumer that raises: the calls in flight are
+  cancelled and the callback's exception propagates from the loop.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Generic, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast
 
 from attrs import define
 
 from .errors import CallCancelledError, InvalidInputError
 
-__all__ = ["Outcome", "fan_out"]
+__all__ = ["FanOutProgress", "Outcome", "fan_out"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,6 +56,37 @@ class Outcome(Generic[T, R]):
         if self.error is not None:
             raise self.error
         return self.value  # type: ignore[return-value]
+
+
+@define(frozen=True)
+class FanOutProgress:
+    """Where a fan-out stands, given to an ``on_progress`` callback as each outcome is handed
+    out.
+
+    ``done`` counts the outcomes handed out so far (failed ones included); ``failed`` those of
+    them carrying an error; ``in_flight`` the calls running at that moment; ``retries`` the
+    attempts the client given as ``stats=`` repeated since the fan-out started (all its calls,
+    not only these: the client's own counter; 0 without ``stats=``); ``elapsed`` the seconds
+    since the fan-out started.
+    """
+
+    done: int
+    failed: int
+    in_flight: int
+    retries: int
+    elapsed: float
+
+
+class _RetryCounter(Protocol):
+    @property
+    def retries(self) -> int: ...
+
+
+class HasStats(Protocol):
+    """Anything with a ``stats.retries`` counter: an asyncsdk client."""
+
+    @property
+    def stats(self) -> _RetryCounter: ...
 
 
 class _Done:
@@ -87,9 +121,16 @@ def fan_out(
     *,
     concurrency: int = 16,
     rate: float | None = None,
+    on_progress: Callable[[FanOutProgress], object] | None = None,
+    stats: HasStats | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Outcome[T, R]]:
     """Call ``fn(item)`` for every item, ``concurrency`` at a time; yield each ``Outcome`` as
     its call finishes. ``rate`` (calls per second) paces the starts.
+
+    ``on_progress(FanOutProgress)`` is called as each outcome is handed out, before the loop
+    body sees it; ``stats`` (the client ``fn`` calls through) supplies its retry counter, and
+    ``clock`` the time for ``elapsed``.
 
     Returned at once, like a paginator; bad arguments are refused here, before anything runs.
     """
@@ -97,7 +138,13 @@ def fan_out(
         raise InvalidInputError(f"concurrency must be a positive integer, got {concurrency!r}")
     if rate is not None and not rate > 0:
         raise InvalidInputError(f"rate must be > 0 calls per second, or None, got {rate!r}")
-    return _fan_out(fn, items, concurrency, rate)
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidInputError(f"on_progress must be callable, got {on_progress!r}")
+    if stats is not None and not isinstance(
+        getattr(getattr(stats, "stats", None), "retries", None), int
+    ):
+        raise InvalidInputError(f"stats must be a client (with .stats.retries), got {stats!r}")
+    return _fan_out(fn, items, concurrency, rate, on_progress, stats, clock)
 
 
 async def _fan_out(
@@ -105,6 +152,9 @@ async def _fan_out(
     items: Iterable[T] | AsyncIterable[T],
     concurrency: int,
     rate: float | None,
+    on_progress: Callable[[FanOutProgress], object] | None = None,
+    stats: HasStats | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Outcome[T, R]]:
     # Long-lived workers, each reading the next item itself and calling ``fn`` on it: no task,
     # generator step or limiter per item (they cost the CPU of a call's own pipeline again).
@@ -130,6 +180,7 @@ async def _fan_out(
     ended = False  # the source is exhausted or failed: no worker reads again
     error: BaseException | None = None
     live = 0
+    running = 0  # calls under way, for progress reports
 
     async def read() -> tuple[bool, T | None]:
         nonlocal ended, error
@@ -171,7 +222,7 @@ async def _fan_out(
         task.add_done_callback(workers.discard)
 
     async def work() -> None:
-        nonlocal live
+        nonlocal live, running
         try:
             while not ended:
                 # Take a slot before reading the next item, so the source is never read
@@ -188,6 +239,7 @@ async def _fan_out(
                     spawn()
                 if pacer is not None:
                     await pacer.wait()
+                running += 1
                 try:
                     outcome: Outcome[T, R] = Outcome(item, value=await fn(item))
                 except Exception as exc:  # one item's failure is its outcome, not the loop's
@@ -205,6 +257,8 @@ async def _fan_out(
                     )
                     failure.__cause__ = exc
                     outcome = Outcome(item, error=failure)
+                finally:
+                    running -= 1
                 outcomes.put_nowait(outcome)
         finally:
             live -= 1
@@ -212,6 +266,9 @@ async def _fan_out(
                 # The last worker out signals the end: every call in flight has delivered.
                 outcomes.put_nowait(_Done(error))
 
+    started = clock()
+    retries_before = stats.stats.retries if stats is not None else 0
+    done = failed = 0
     spawn()
     try:
         while True:
@@ -221,6 +278,13 @@ async def _fan_out(
                     raise got.error
                 return
             slots.release()
+            if on_progress is not None:
+                done += 1
+                failed += got.error is not None
+                retried = stats.stats.retries - retries_before if stats is not None else 0
+                # Raised here, the callback's error leaves through the finally below, which
+                # cancels the calls in flight: the same as a loop body that raises.
+                on_progress(FanOutProgress(done, failed, running, retried, clock() - started))
             yield got
     finally:
         # Normal end, break, or cancellation: stop reading, cancel what still runs, and wait
