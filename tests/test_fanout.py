@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -297,12 +298,13 @@ async def test_on_progress_reports_each_outcome_with_counts_retries_and_elapsed(
             stats=client,
             clock=_StepClock(100.0),
         )
-        async for outcome in stream:
-            # The report for this outcome is in before the body sees it.
-            assert len(reports) == len(handed) + 1
-            handed.append(outcome.item)
-            if outcome.item + 1 in gates:
-                gates[outcome.item + 1].set()
+        async with contextlib.aclosing(stream):
+            async for outcome in stream:
+                # The report for this outcome is in before the body sees it.
+                assert len(reports) == len(handed) + 1
+                handed.append(outcome.item)
+                if outcome.item + 1 in gates:
+                    gates[outcome.item + 1].set()
 
     runner = asyncio.ensure_future(run())
     await all_started.wait()
@@ -345,9 +347,15 @@ async def test_a_progress_callback_that_raises_stops_the_fan_out_and_propagates(
         raise RuntimeError("progress bar closed")
 
     seen: list[int] = []
+
+    async def run() -> None:
+        stream = fan_out(call, range(100), concurrency=4, on_progress=broken)
+        async with contextlib.aclosing(stream):
+            async for outcome in stream:
+                seen.append(outcome.item)  # never reached: the report comes first
+
     with pytest.raises(RuntimeError, match="progress bar closed"):
-        async for outcome in fan_out(call, range(100), concurrency=4, on_progress=broken):
-            seen.append(outcome.item)  # never reached: the report comes first
+        await asyncio.wait_for(run(), 10)
     assert seen == []
     # The calls in flight were cancelled and waited for; nothing more was started.
     assert sorted(cancelled) == sorted(i for i in started if i != 0)
