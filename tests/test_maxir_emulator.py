@@ -457,3 +457,47 @@ async def test_the_api_key_appears_in_no_repr_log_or_error(
     assert "GET /v2/team/datasets" in caplog.text  # the calls were logged
     for text in texts:
         assert key not in text
+
+
+# -- find by name -------------------------------------------------------------------------------
+
+
+async def test_datasets_find_by_exact_name_through_the_search_filter(
+    emu: Emulator, mx: MaxirClient
+) -> None:
+    wanted = await mx.datasets.create(name="alpha")
+    await mx.datasets.create(name="alpha report")  # contains the name: searched, not matched
+    await mx.datasets.create(name="beta", description="about alpha")
+    listed = mx.datasets.list
+    asked: list[object] = []
+
+    def spy(**kwargs: Any) -> Any:
+        asked.append(kwargs.get("search"))
+        return listed(**kwargs)
+
+    before = api_calls(emu)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mx.datasets, "list", spy)
+        found = await mx.datasets.find("alpha")
+    assert found is not None and found.id == wanted.id and found.name == "alpha"
+    assert asked == ["alpha"]  # the service's filter, not a scan of every dataset
+    assert api_calls(emu) - before == 1
+    assert await mx.datasets.find("alph") is None
+    with pytest.raises(InvalidInputError, match="name"):
+        await mx.datasets.find("")
+
+
+async def test_datasources_find_scans_the_dataset_until_the_name(
+    emu: Emulator, mx: MaxirClient
+) -> None:
+    dataset_id = await first_dataset(mx)
+    sources = await mx.datasources.list(dataset_id).collect()
+    assert len(sources) == 120
+    last = sources[-1]
+    before = api_calls(emu)
+    found = await mx.datasources.find(dataset_id, last.name)
+    assert found is not None and found.id == last.id
+    assert api_calls(emu) - before == 2  # the listing's two pages of 100
+    assert await mx.datasources.find(dataset_id, "no-such-file.csv") is None
+    with pytest.raises(InvalidInputError, match="name"):
+        await mx.datasources.find(dataset_id, "")

@@ -114,6 +114,28 @@ class Datasets(MaxirResource):
             options=options,
         )
 
+    async def find(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        trace_id: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Dataset | None:
+        """The dataset named exactly ``name``, or None (the first one when several share it).
+
+        Asks the service for the datasets whose name or description contains ``name`` (its
+        ``search`` filter, the first 128 characters of it for longer names) and keeps the exact
+        match, so it reads only those, not every dataset.
+        """
+        _text("name", name, required=True)
+        async for dataset in self.list(
+            search=name[:MAX_SEARCH_LENGTH], user_id=user_id, trace_id=trace_id, **options
+        ):
+            if dataset.name == name:
+                return dataset
+        return None
+
     async def get(
         self,
         dataset_id: str,

@@ -205,6 +205,27 @@ class DataSources(MaxirResource):
             options=options,
         )
 
+    async def find(
+        self,
+        dataset_id: str,
+        name: str,
+        *,
+        user_id: str | None = None,
+        trace_id: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> DataSource | None:
+        """The data source of ``dataset_id`` named exactly ``name``, or None.
+
+        The service filters data sources only by status, so this reads the dataset's listing
+        until it meets the name: up to one request per 100 sources (the whole listing when
+        there is no such source).
+        """
+        check_file_name(name)
+        async for source in self.list(dataset_id, user_id=user_id, trace_id=trace_id, **options):
+            if source.name == name:
+                return source
+        return None
+
     async def get(
         self,
         dataset_id: str,
