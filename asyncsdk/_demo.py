@@ -32,7 +32,8 @@ from ._core.errors import (
     ServerError,
     TransportError,
 )
-from ._core.fanout import fan_out
+from ._core.fanout import FanOutProgress, fan_out
+from ._core.paging import ListingProgress
 from ._core.retry import RetryPolicy
 from .emulator import Emulator, EmulatorConfig, Fault
 from .maxir import DataSourceStatus, MaxirClient
@@ -579,12 +580,20 @@ async def _ingest(
 
     reporter.begin("list", "files listed", options.files)
     uris: list[str] = []
-    # Pages, not items, only to count them for the summary; `async for f in files` works too.
+    listed = 0
+
+    def listing_progress(progress: ListingProgress) -> None:
+        # The paginator's own counts, reported as each page is taken: pages for the summary,
+        # items (directories included, as the bar's total counts them) for the bar.
+        nonlocal listed
+        summary.pages = progress.pages
+        reporter.advance("list", progress.items - listed)
+        listed = progress.items
+
     listing = moi.connectors.files(connector.id, page_size=250, prefetch=1)
-    async for page in listing.pages():
-        summary.pages += 1
-        uris.extend(f.uri for f in page.items if f.type != FileType.DIRECTORY)
-        reporter.advance("list", len(page))
+    async for f in listing.with_progress(listing_progress):
+        if f.type != FileType.DIRECTORY:
+            uris.append(f.uri)
     summary.files_listed = len(uris)
     reporter.note(f"listed {len(uris):,} files in {summary.pages} pages through the cursor")
 
@@ -600,18 +609,24 @@ async def _ingest(
     async def pipeline(batch: _Batch) -> _BatchResult:
         return await _run_batch(moi, mx, dataset_id, connector.id, volume.id, batch, reporter)
 
-    async for outcome in fan_out(pipeline, batches, concurrency=options.concurrency):
+    def tasks_progress(progress: FanOutProgress) -> None:
+        # fan_out's own counts: the tasks that finished without an error.
+        succeeded = progress.done - progress.failed
+        reporter.advance("batches", succeeded - summary.tasks)
+        summary.tasks = succeeded
+
+    async for outcome in fan_out(
+        pipeline, batches, concurrency=options.concurrency, on_progress=tasks_progress
+    ):
         batch = outcome.item
         if outcome.error is not None:
             summary.batches_failed.append(f"{batch.name}: {outcome.error}")
             reporter.note(f"{batch.name} FAILED: {outcome.error}")
             continue
         result = outcome.result()
-        summary.tasks += 1
         summary.files_loaded += result.loaded
         summary.files_retried += result.retried
         summary.manifests_synched += result.manifest_synched
-        reporter.advance("batches")
         retried = f", {result.retried} retried" if result.retried else ""
         published = ", manifest synched in MAXIR" if result.manifest_synched else ""
         reporter.note(

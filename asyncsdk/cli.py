@@ -44,7 +44,7 @@ import attrs
 
 from . import __version__, _migrate
 from ._core.errors import AsyncSDKError
-from ._core.paging import AsyncPaginator
+from ._core.paging import AsyncPaginator, ListingProgress
 from ._demo import DemoOptions, make_reporter, run_demo
 from .emulator.serve import add_emulator_arguments, config_from_args, number_in
 from .emulator.serve import serve as serve_emulator
@@ -237,10 +237,17 @@ DATASOURCE_COLUMNS = (
 async def _print_listing(out: Output, listing: AsyncPaginator[T], columns: Sequence[Column]) -> int:
     out.header(columns)
     shown = 0
+
+    def count(progress: ListingProgress) -> None:
+        # The paginator counts what it handed out, page by page: a listing that fails after
+        # some pages says how to continue, one that fails at once does not.
+        nonlocal shown
+        shown = progress.items
+
+    listing.with_progress(count)
     try:
         async for item in listing:
             out.row(item, columns)
-            shown += 1
     except AsyncSDKError as exc:
         message = _without_resume_hint(exc)
         if exc.resume_token and shown:
