@@ -13,6 +13,7 @@ from asyncsdk import (
     MOIClient,
     OSSConfig,
     S3Config,
+    SourceType,
     TaskFileStatus,
     TaskStatus,
 )
@@ -21,7 +22,7 @@ from ._mock_http import MockHTTP
 from .wire import BASE, jwt, ok, sent
 
 S3 = S3Config("s3.example", "AKIA", "s3-secret", "bucket", "us-east-1", session_token="tok")
-TASK = {"id": "1889613340219121664", "status": 1}
+TASK: dict[str, Any] = {"id": "1889613340219121664", "status": 1}
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ async def test_connector_create(mock: MockHTTP, moi: MOIClient) -> None:
 async def test_connector_validate_by_id_and_by_config(mock: MockHTTP, moi: MOIClient) -> None:
     url = f"{BASE}/connectors/validate"
     mock.post(url, payload=ok({"valid": True}), repeat=True)
-    assert await moi.connectors.validate(connector_id=100004, source_type=4)
+    assert await moi.connectors.validate(connector_id=100004, source_type=SourceType(4))
     assert await moi.connectors.validate(config=OSSConfig("e", "i", "s", "b"))
     by_id, by_config = (r["json"] for r in sent(mock, "POST", url))
     assert by_id == {"source_type": 4, "connector_id": 100004}

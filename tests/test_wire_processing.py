@@ -20,6 +20,7 @@ from yarl import URL
 from asyncsdk import (
     FileType,
     InvalidInputError,
+    Job,
     JobFileStatus,
     JobStatus,
     MetricName,
@@ -33,6 +34,7 @@ from asyncsdk import (
     WorkflowConfig,
     WorkflowStatus,
 )
+from asyncsdk.emulator import MOICredentials
 from asyncsdk.moi import SEED
 
 from ._mock_http import MockHTTP
@@ -490,9 +492,16 @@ async def test_wait_times_out_with_the_last_state(mock: MockHTTP, moi: MOIClient
     mock.get(url(path), payload=byoa({**job, "status": 1, "processed_count": 4}), repeat=True)
     with pytest.raises(WaitTimeoutError) as info:
         await moi.jobs.wait(JOB, timeout=0.1, interval=0.02, max_interval=0.02)
-    assert info.value.last.processed_count == 4
-    assert info.value.last.status == JobStatus.RUNNING
-    for bad in ({"timeout": 0}, {"interval": 0}, {"interval": 2, "max_interval": 1}):
+    last = info.value.last
+    assert isinstance(last, Job)
+    assert last.processed_count == 4
+    assert last.status == JobStatus.RUNNING
+    refused: list[dict[str, Any]] = [
+        {"timeout": 0},
+        {"interval": 0},
+        {"interval": 2, "max_interval": 1},
+    ]
+    for bad in refused:
         with pytest.raises(InvalidInputError):
             await moi.jobs.wait(JOB, **bad)
 
@@ -706,7 +715,7 @@ async def test_metrics_query_sends_rfc3339_and_parses_the_documented_series(
 
 async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) -> None:
     now = datetime.now(UTC)
-    for args, message in [
+    cases: list[tuple[tuple[Any, ...], str]] = [
         (([], now - timedelta(hours=1), now, 60), "at least one metric"),
         ((["X"], now, now, 60), "start must be before end"),
         ((["X"], now, now - timedelta(hours=1), 60), "start must be before end"),
@@ -715,14 +724,15 @@ async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) 
         ((["X"], datetime(2025, 1, 1), now, 60), "timezone-aware"),
         ((["X"], "2025-01-01T00:00:00Z", now, 60), "start must be a datetime"),
         (([""], now - timedelta(hours=1), now, 60), "non-empty strings"),
-    ]:
+    ]
+    for args, message in cases:
         with pytest.raises(InvalidInputError, match=message):
             await moi.metrics.query(*args)
     assert not calls(mock, "POST", "/metric/observice")
 
 
 async def test_metrics_path_override_and_metrics_url_on_another_host(mock: MockHTTP) -> None:
-    credentials = {"account_name": "acct-7", "username": "u", "password": "p"}
+    credentials: MOICredentials = {"account_name": "acct-7", "username": "u", "password": "p"}
     end = datetime(2025, 2, 10, 2, 0, 24, tzinfo=UTC)
     async with MOIClient(BASE, paths=evolve(SEED, metrics="/ob/metrics"), **credentials) as moi:
         mock.post(url("/ob/metrics"), payload=doc("metrics"))
