@@ -1,0 +1,217 @@
+"""Every ```python block of README.md runs, against the emulator.
+
+A block is one of two kinds, told apart by what it is, never by a list of exceptions:
+
+- a whole program (it ends in ``asyncio.run(...)``): it runs as written, with the service's
+  address and credentials swapped for the emulator's (``MOIClient``/``MaxirClient`` and their
+  ``from_env`` reach the emulator whatever URL, password or key the block names), and the
+  README's sample ids (connector ``100004``, the volume and dataset ids) replaced by the
+  emulator's own;
+- a fragment: it runs as the body of an ``async def`` (so bare ``await`` works) with the names
+  a reader has at hand from the sections above, listed in ``fragment_names`` below.
+
+Blocks tagged anything but ``python`` (shell sessions, output samples, the error tree) are not
+code to run. A block that imports a library asyncsdk does not depend on (FastAPI) is skipped
+when that library is not installed. Every client a block creates must be closed by the block
+itself: a README example that leaks its client fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import asyncsdk
+from asyncsdk import FileType, MaxirClient, MOIClient, TaskStatus
+from asyncsdk.emulator import Emulator, EmulatorConfig
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def python_blocks() -> Iterator[Any]:
+    text = README.read_text(encoding="utf-8")
+    for match in FENCE.finditer(text):
+        if match.group(1) == "python":
+            line = text.count("\n", 0, match.start()) + 1
+            yield pytest.param(match.group(2), id=f"README.md:{line}")
+
+
+@pytest.fixture
+def asyncsdk_emulator_config() -> EmulatorConfig:
+    # Four connectors, so that the README's sample connector 100004 exists; fewer files than
+    # the default, so that the bulk example's load tasks finish in a moment.
+    return EmulatorConfig(
+        connectors=4,
+        files_per_connector=40,
+        task_file_seconds=0.02,
+        task_file_failure_rate=0.0,
+        job_file_seconds=0.02,
+        maxir_datasources_per_dataset=20,
+        maxir_sync_seconds=0.05,
+    )
+
+
+class Checkpoint:
+    """The fragments' ``checkpoint``: where a listing stands."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+
+    def load(self) -> str | None:
+        return self.token
+
+    def save(self, token: str | None) -> None:
+        self.token = token
+
+
+class Database:
+    """The fragments' ``db``."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    async def insert_many(self, items: Any) -> None:
+        self.rows.extend(items)
+
+
+async def fragment_names(moi: MOIClient, mx: MaxirClient, emu: Emulator) -> dict[str, Any]:
+    """What a fragment may assume: the clients, ids of things that exist, and the reader's own
+    helpers (``handle``, ``copy``, ``db``, ``checkpoint``, ``log``) as simple stand-ins."""
+    connector = await moi.connectors.list().first()
+    volume = await moi.volumes.raw.list().first()
+    tasks = await moi.tasks.list(page_size=5, max_items=5).collect()
+    dataset = await mx.datasets.list().first()
+    assert connector is not None and volume is not None and dataset is not None and tasks
+    seen: list[Any] = []
+
+    async def handle(item: Any) -> None:
+        seen.append(item)
+
+    return {
+        "asyncsdk": asyncsdk,
+        "FileType": FileType,
+        "TaskStatus": TaskStatus,
+        "MOIClient": asyncsdk.MOIClient,  # the one reaching the emulator
+        "moi": moi,
+        "mx": mx,
+        "emu": emu,
+        "connector_id": connector.id,
+        "volume_id": volume.id,
+        "task_id": tasks[0].id,
+        "task_ids": [t.id for t in tasks],
+        "dataset_id": dataset.id,
+        "handle": handle,
+        "copy": handle,
+        "db": Database(),
+        "checkpoint": Checkpoint(),
+        "log": logging.getLogger("readme"),
+    }
+
+
+def is_asyncio_run(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and ast.unparse(node.value.func) == "asyncio.run"
+    )
+
+
+def as_coroutine(source: str) -> tuple[ast.Module, bool]:
+    """The block's code, with a top-level ``asyncio.run(x)`` turned into ``await x``."""
+    tree = ast.parse(source)
+    program = False
+    for index, node in enumerate(tree.body):
+        if is_asyncio_run(node):
+            assert isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            tree.body[index] = ast.Expr(ast.Await(node.value.args[0]))
+            program = True
+    return ast.fix_missing_locations(tree), program
+
+
+@pytest.fixture
+def emulator_clients(
+    moi_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[MOIClient | MaxirClient]]:
+    """MOIClient and MaxirClient, as a block imports them, reach the emulator; every client
+    the block creates is recorded."""
+    emu = moi_emulator
+    created: list[MOIClient | MaxirClient] = []
+
+    class MOIOnEmulator(MOIClient):
+        def __init__(self, base_url: Any = None, **kwargs: Any) -> None:
+            for name in ("account_name", "username", "password", "api_key"):
+                kwargs.pop(name, None)
+            super().__init__(emu.url, **kwargs, **emu.moi_credentials)
+            created.append(self)
+
+    class MaxirOnEmulator(MaxirClient):
+        def __init__(self, base_url: Any = None, **kwargs: Any) -> None:
+            kwargs.pop("api_key", None)
+            kwargs.pop("user_id", None)
+            super().__init__(emu.url, **kwargs, **emu.maxir_credentials)
+            created.append(self)
+
+    monkeypatch.setattr(asyncsdk, "MOIClient", MOIOnEmulator)
+    monkeypatch.setattr(asyncsdk, "MaxirClient", MaxirOnEmulator)
+    for name, value in {
+        "ASYNCSDK_MOI_BASE_URL": emu.url,
+        "ASYNCSDK_MOI_ACCOUNT_NAME": emu.moi_credentials["account_name"],
+        "ASYNCSDK_MOI_USERNAME": emu.moi_credentials["username"],
+        "ASYNCSDK_MOI_PASSWORD": emu.moi_credentials["password"],
+        "ASYNCSDK_MAXIR_BASE_URL": emu.url,
+        "ASYNCSDK_MAXIR_API_KEY": emu.maxir_credentials["api_key"],
+        "ASYNCSDK_MAXIR_USER_ID": emu.maxir_credentials["user_id"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield created
+
+
+@pytest.fixture
+async def sample_ids(
+    moi_client: MOIClient, maxir_client: MaxirClient
+) -> AsyncIterator[dict[str, str]]:
+    """The README's sample ids, mapped to things the emulator has."""
+    volume = await moi_client.volumes.raw.list().first()
+    dataset = await maxir_client.datasets.list().first()
+    assert volume is not None and dataset is not None
+    yield {"1889223879880048640": volume.id, "dset-cm5axptyyxxx298": dataset.id}
+
+
+@pytest.mark.parametrize("source", list(python_blocks()))
+async def test_readme_block_runs(
+    source: str,
+    moi_client: MOIClient,
+    maxir_client: MaxirClient,
+    moi_emulator: Emulator,
+    emulator_clients: list[MOIClient | MaxirClient],
+    sample_ids: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # blocks may write files (downloads, checkpoints)
+    for readme_id, emulator_id in sample_ids.items():
+        source = source.replace(f'"{readme_id}"', f'"{emulator_id}"')
+    tree, program = as_coroutine(source)
+    names: dict[str, Any] = {"__name__": "readme_block"}
+    if not program:
+        names.update(await fragment_names(moi_client, maxir_client, moi_emulator))
+    try:
+        code = compile(tree, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        result = eval(code, names)  # the README's own code
+        if asyncio.iscoroutine(result):
+            await result
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] != "asyncsdk":  # a library asyncsdk does not need
+            pytest.skip(f"the block needs {exc.name}, which is not installed")
+        raise
+    leaked = [client for client in emulator_clients if not client.closed]
+    assert not leaked, "the block leaves a client open: use `async with`"
