@@ -8,7 +8,9 @@ A block is one of two kinds, told apart by what it is, never by a list of except
   README's sample ids (connector ``100004``, the volume and dataset ids) replaced by the
   emulator's own;
 - a fragment: it runs as the body of an ``async def`` (so bare ``await`` works) with the names
-  a reader has at hand from the sections above, listed in ``fragment_names`` below.
+  a reader has at hand from the sections above, listed in ``fragment_names`` below. A fragment
+  that only defines a function is preceded in the README by ``<!-- readme-test: then CODE -->``,
+  the line that calls it (run after the block, with the same names).
 
 Blocks tagged anything but ``python`` (shell sessions, output samples, the error tree) are not
 code to run. A block that imports a library asyncsdk does not depend on (FastAPI) is skipped
@@ -33,15 +35,20 @@ from asyncsdk import FileType, MaxirClient, MOIClient, TaskStatus
 from asyncsdk.emulator import Emulator, EmulatorConfig
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+FENCE = re.compile(
+    r"(?:^<!-- readme-test: then (?P<then>.*?) -->\n)?^```(?P<lang>\w*)\n(?P<code>.*?)^```",
+    re.DOTALL | re.MULTILINE,
+)
 
 
 def python_blocks() -> Iterator[Any]:
     text = README.read_text(encoding="utf-8")
     for match in FENCE.finditer(text):
-        if match.group(1) == "python":
-            line = text.count("\n", 0, match.start()) + 1
-            yield pytest.param(match.group(2), id=f"README.md:{line}")
+        if match["lang"] == "python":
+            line = text.count("\n", 0, match.start("code"))
+            # A block that only defines a function says, in a comment before it, how to call it.
+            then = f"\n{match['then']}\n" if match["then"] else ""
+            yield pytest.param(match["code"] + then, id=f"README.md:{line}")
 
 
 @pytest.fixture
@@ -91,6 +98,9 @@ async def fragment_names(moi: MOIClient, mx: MaxirClient, emu: Emulator) -> dict
     dataset = await mx.datasets.list().first()
     assert connector is not None and volume is not None and dataset is not None and tasks
     seen: list[Any] = []
+    # The processing example reads a raw volume "contracts" and a component graph from a file.
+    await moi.volumes.raw.create("contracts")
+    Path("pipeline.json").write_text("{}")
 
     async def handle(item: Any) -> None:
         seen.append(item)
@@ -197,7 +207,7 @@ async def test_readme_block_runs(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # blocks may write files (downloads, checkpoints)
+    monkeypatch.chdir(tmp_path)  # blocks may read and write files (downloads, checkpoints)
     for readme_id, emulator_id in sample_ids.items():
         source = source.replace(f'"{readme_id}"', f'"{emulator_id}"')
     tree, program = as_coroutine(source)
