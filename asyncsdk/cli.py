@@ -12,7 +12,8 @@
     asyncsdk maxir datasources ls DATASET_ID [--status synched]
 
 Credentials come from the environment (``MOIClient.from_env()``, ``MaxirClient.from_env()``):
-``ASYNCSDK_MOI_BASE_URL``, ``_ACCOUNT_NAME``, ``_USERNAME``, ``_PASSWORD``;
+``ASYNCSDK_MOI_BASE_URL`` and ``_API_KEY`` (or, for a deployment that logs in,
+``_ACCOUNT_NAME``, ``_USERNAME``, ``_PASSWORD``; the key wins when both are set);
 ``ASYNCSDK_MAXIR_BASE_URL``, ``_API_KEY``, ``_USER_ID``.
 
 Listings print aligned columns, or with ``--json`` one JSON object per line (timestamps in ISO
@@ -525,8 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="asyncsdk",
         description="asyncsdk: the MOI and MAXIR SDK's command line.",
-        epilog="MOI credentials: ASYNCSDK_MOI_BASE_URL, ASYNCSDK_MOI_ACCOUNT_NAME, "
-        "ASYNCSDK_MOI_USERNAME, ASYNCSDK_MOI_PASSWORD. MAXIR: ASYNCSDK_MAXIR_BASE_URL, "
+        epilog="MOI credentials: ASYNCSDK_MOI_BASE_URL and ASYNCSDK_MOI_API_KEY, or "
+        "ASYNCSDK_MOI_ACCOUNT_NAME, ASYNCSDK_MOI_USERNAME, ASYNCSDK_MOI_PASSWORD (the key wins "
+        "when both are set). MAXIR: ASYNCSDK_MAXIR_BASE_URL, "
         "ASYNCSDK_MAXIR_API_KEY, ASYNCSDK_MAXIR_USER_ID.",
     )
     parser.add_argument("--version", action="version", version=f"asyncsdk {__version__}")

@@ -106,6 +106,11 @@ def secret_canaries(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
+def register_secret(secret: str) -> None:
+    """Have the canaries look for ``secret`` too (a key a test or a fixture made up)."""
+    _secrets.add(secret)
+
+
 def leaked_secrets() -> list[str]:
     """The secrets found in what was captured since the current test began."""
     texts = list(_lines)

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from asyncsdk import MOIClient, Outcome, fan_out
+from asyncsdk import CallCancelledError, MOIClient, Outcome, fan_out
+from asyncsdk._core.auth import Grant, TokenAuth
 from asyncsdk.emulator import Emulator
 
 
@@ -162,3 +163,76 @@ async def test_cancelling_a_thousand_item_fan_out_mid_way_is_quick_and_clean() -
         assert time.monotonic() - started < 1.0
         assert 200 <= done < 1000
         assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("asyncsdk-fan")]
+
+
+async def test_a_call_that_raises_cancelled_error_still_yields_its_outcome() -> None:
+    async def call(item: int) -> int:
+        if item % 3 == 0:
+            raise asyncio.CancelledError  # not fan_out's doing
+        return item
+
+    async def run() -> list[Outcome[int, int]]:
+        return [o async for o in fan_out(call, range(30), concurrency=2)]
+
+    # Before the fix, every such call leaked its slot: with 2 slots the loop hung for good.
+    outcomes = await asyncio.wait_for(run(), 10)
+    assert sorted(o.item for o in outcomes) == list(range(30))
+    cancelled = sorted(o.item for o in outcomes if isinstance(o.error, CallCancelledError))
+    assert cancelled == list(range(0, 30, 3))
+    assert all(o.value == o.item for o in outcomes if o.ok)
+    with pytest.raises(CallCancelledError, match="fan_out did not cancel it"):
+        next(o for o in outcomes if not o.ok).result()
+
+
+async def test_closing_the_credentials_mid_run_gives_every_item_one_outcome() -> None:
+    # Calls wait on a shared token renewal; closing the auth (as closing the client does)
+    # cancels that renewal under them.
+    class Provider:
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+            self.entered = asyncio.Event()
+
+        async def login(self) -> Grant:
+            self.entered.set()
+            await self.release.wait()
+            return Grant({"Access-Token": "t"})
+
+        async def refresh(self, grant: Grant) -> Grant:
+            raise AssertionError("not reached")
+
+    provider = Provider()
+    auth = TokenAuth(provider)
+
+    async def call(item: int) -> int:
+        await auth.ensure()
+        return item
+
+    seen: list[Outcome[int, int]] = []
+
+    async def run() -> None:
+        async for outcome in fan_out(call, range(50), concurrency=8):
+            seen.append(outcome)
+
+    runner = asyncio.ensure_future(run())
+    await provider.entered.wait()
+    await auth.aclose()  # the renewal all 8 calls wait for is cancelled
+    await asyncio.wait_for(runner, 10)
+    assert sorted(o.item for o in seen) == list(range(50))
+    assert all(not o.ok for o in seen)
+
+
+async def test_a_source_that_raises_cancelled_error_ends_the_loop_with_an_error() -> None:
+    async def source() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+        raise asyncio.CancelledError  # e.g. its client closed under it; nobody cancelled us
+
+    async def run() -> list[Outcome[int, int]]:
+        seen = []
+        with pytest.raises(CallCancelledError, match="source"):
+            async for outcome in fan_out(Probe(), source(), concurrency=4):
+                seen.append(outcome)
+        return seen
+
+    seen = await asyncio.wait_for(run(), 10)  # it used to wait for the end forever
+    assert sorted(o.item for o in seen) == [1, 2]

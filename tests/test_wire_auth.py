@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from asyncsdk import AuthenticationError, MOIClient
 
+from ._canary import CANARY_API_KEY
+from ._clocks import ManualClock
 from ._mock_http import MockHTTP
 from .wire import BASE, jwt, ok, sent
 
@@ -47,8 +51,8 @@ async def test_login_sends_credentials_as_json_and_reads_tokens_from_headers() -
 
 
 async def test_refresh_sends_both_tokens_and_uid_and_keeps_an_unrotated_refresh_token() -> None:
-    # The first access token is already inside the mandatory window: the call must refresh.
-    stale, fresh, refresh = jwt(remaining=5), jwt(), jwt(lifetime=21600)
+    stale, fresh, refresh = jwt(), jwt(), jwt(lifetime=21600)
+    clock = ManualClock(wall=time.time())
     with MockHTTP() as mock:
         mock.post(
             LOGIN,
@@ -58,7 +62,10 @@ async def test_refresh_sends_both_tokens_and_uid_and_keeps_an_unrotated_refresh_
         # D15: the answer has no data and may omit the refresh token.
         mock.post(REFRESH, payload=ok(), headers={"Access-Token": fresh})
         mock.get(LIST, payload=EMPTY)
-        async with client() as moi:
+        moi = client()
+        moi._session.auth.clock = clock  # type: ignore[attr-defined]
+        async with moi:
+            clock.advance(900 - 10)  # into the mandatory window: the call must refresh
             await moi.connectors.list().collect()
             assert moi.stats.refreshes == 1
         [refresh_call] = sent(mock, "POST", REFRESH)
@@ -99,3 +106,20 @@ async def test_wrong_password_is_one_login_and_an_authentication_error() -> None
     err = info.value
     assert (err.status, err.code, err.request_id) == (401, "ErrUnauthorized", "r-9")
     assert "pw-1" not in str(err)
+
+
+async def test_api_key_mode_sends_moi_key_alone_and_never_logs_in() -> None:
+    with MockHTTP() as mock:
+        mock.get(LIST, payload=EMPTY)
+        mock.get(LIST, status=401, payload={"code": "ErrUnauthorized", "msg": "bad key"})
+        async with MOIClient(BASE, api_key=CANARY_API_KEY) as moi:
+            assert await moi.connectors.list().collect() == []
+            with pytest.raises(AuthenticationError):
+                await moi.connectors.list().collect()
+        calls = sent(mock, "GET", LIST)
+        assert len(calls) == 2  # the 401 was not replayed
+        for call in calls:
+            assert call["headers"]["moi-key"] == CANARY_API_KEY
+            assert not {"Access-Token", "uid", "user-id"} & call["headers"].keys()
+        # Nothing else was requested: no login, no refresh.
+        assert {key[1].path for key in mock.requests} == {"/connectors/list"}

@@ -17,6 +17,7 @@ __all__ = [
     "AsyncSDKError",
     "AuthenticationError",
     "BadRequestError",
+    "CallCancelledError",
     "ClientClosedError",
     "ConflictError",
     "DecodeError",
@@ -267,6 +268,16 @@ class WrongEventLoopError(AsyncSDKError, RuntimeError):
     """The client was used from another event loop than the one it was first used in.
 
     A client's connections belong to one loop; create one client per loop (per thread).
+    """
+
+
+class CallCancelledError(AsyncSDKError):
+    """A call ended in a cancellation that its caller did not ask for.
+
+    ``fan_out`` reports it as that item's outcome when the called function raised
+    ``CancelledError`` although fan_out was not cancelling it (the call's own work was torn
+    down, e.g. by code that cancelled a task the call was waiting on). The original
+    ``CancelledError`` is the ``__cause__``.
     """
 
 

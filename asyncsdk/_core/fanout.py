@@ -6,35 +6,29 @@
 
 - Outcomes arrive in completion order, each carrying its item and either a value or an error:
   one item's failure never stops the others.
-- At most ``concurrency`` calls run at once (an anyio ``CapacityLimiter``), and items are read
-  from the source only as slots free up, so an async iterable (a paginator over a million
-  files) is never read ahead by more than that; memory stays bounded.
+- At most ``concurrency`` calls run at once (as many long-lived workers, each reading its next
+  item itself), and items are read from the source only as slots free up, so an async
+  iterable (a paginator over a million files) is never read ahead by more than that; memory
+  stays bounded.
 - ``rate`` caps how many calls start per second, client-side.
 - Breaking out of the loop, or cancelling the task that iterates, cancels every call in flight
   and leaves nothing running.
 - If the source itself fails (a listing error), the calls in flight finish and their outcomes
   are delivered, then that error is raised.
+- Every item read yields exactly one outcome, even when its call raises ``CancelledError``
+  that fan_out did not cause (the outcome then carries a :class:`CallCancelledError`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-)
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Generic, TypeVar, cast
 
-import anyio
 from attrs import define
 
-from .errors import InvalidInputError
+from .errors import CallCancelledError, InvalidInputError
 
 __all__ = ["Outcome", "fan_out"]
 
@@ -78,20 +72,13 @@ class _Pacer:
         self._next = 0.0
 
     async def wait(self) -> None:
+        # The start is booked before sleeping, so workers waiting together get successive
+        # starts rather than the same one.
         now = time.monotonic()
-        if self._next > now:
-            await asyncio.sleep(self._next - now)
-            now = self._next
-        self._next = now + self._interval
-
-
-async def _items(source: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
-    if isinstance(source, AsyncIterable):
-        async for item in source:
-            yield item
-    else:
-        for item in source:
-            yield item
+        start = max(now, self._next)
+        self._next = start + self._interval
+        if start > now:
+            await asyncio.sleep(start - now)
 
 
 def fan_out(
@@ -119,53 +106,113 @@ async def _fan_out(
     concurrency: int,
     rate: float | None,
 ) -> AsyncIterator[Outcome[T, R]]:
-    limiter = anyio.CapacityLimiter(concurrency)
+    # Long-lived workers, each reading the next item itself and calling ``fn`` on it: no task,
+    # generator step or limiter per item (they cost the CPU of a call's own pipeline again).
+    #
     # A slot is held from the moment an item is read until its outcome is taken by the caller:
     # running calls plus outcomes waiting to be read never exceed `concurrency`, however slow
-    # the caller is.
-    outcomes: asyncio.Queue[tuple[Outcome[T, R], object] | _Done] = asyncio.Queue()
+    # the caller is. A worker takes a slot before reading, the caller gives it back.
+    slots = asyncio.Semaphore(concurrency)
+    outcomes: asyncio.Queue[Outcome[T, R] | _Done] = asyncio.Queue()
     workers: set[asyncio.Task[None]] = set()
     pacer = _Pacer(rate) if rate is not None else None
+    sync_source: Iterator[T] | None = None
+    async_source: AsyncIterator[T] | None = None
+    if isinstance(items, AsyncIterable):
+        async_source = aiter(items)
+    else:
+        sync_source = iter(items)
+    # An async source is read by one worker at a time (an async generator refuses a second
+    # reader); a plain iterator needs no lock, since next() does not await.
+    reading = asyncio.Lock()
 
-    async def work(item: T, slot: object) -> None:
-        try:
-            outcome: Outcome[T, R] = Outcome(item, value=await fn(item))
-        except Exception as exc:  # one item's failure is its outcome, not the loop's
-            outcome = Outcome(item, error=exc)
-        outcomes.put_nowait((outcome, slot))
+    stopping = False
+    ended = False  # the source is exhausted or failed: no worker reads again
+    error: BaseException | None = None
+    live = 0
 
-    async def feed() -> None:
-        error: BaseException | None = None
+    async def read() -> tuple[bool, T | None]:
+        nonlocal ended, error
         try:
-            async with contextlib.aclosing(_items(items)) as source:
-                while True:
-                    # Take a slot before reading the next item, so the source is never read
-                    # further ahead than the slots allow.
-                    slot = object()
-                    try:
-                        # A free slot is taken at once: awaiting would cost a trip through
-                        # the event loop for every item.
-                        limiter.acquire_on_behalf_of_nowait(slot)
-                    except anyio.WouldBlock:
-                        await limiter.acquire_on_behalf_of(slot)
-                    try:
-                        item = await source.__anext__()
-                    except StopAsyncIteration:
-                        limiter.release_on_behalf_of(slot)
-                        break
-                    if pacer is not None:
-                        await pacer.wait()
-                    task = asyncio.create_task(work(item, slot), name="asyncsdk-fan-out")
-                    workers.add(task)
-                    task.add_done_callback(workers.discard)
+            if sync_source is not None:
+                return True, next(sync_source)
+            assert async_source is not None
+            async with reading:
+                if ended:
+                    return False, None
+                return True, await anext(async_source)
+        except (StopIteration, StopAsyncIteration):
+            pass
         except Exception as exc:
             error = exc
-        # Let the calls in flight finish, then signal the end.
-        while workers:
-            await asyncio.gather(*list(workers), return_exceptions=True)
-        outcomes.put_nowait(_Done(error))
+        except asyncio.CancelledError as exc:
+            if stopping:
+                raise
+            # The source raised a cancellation nobody asked for (its client closed under it):
+            # end like any failing source, or the caller would wait for the end forever.
+            uncancel()
+            error = CallCancelledError("the source of items was cancelled")
+            error.__cause__ = exc
+        ended = True
+        return False, None
 
-    feeder = asyncio.create_task(feed(), name="asyncsdk-fan-out-feeder")
+    def uncancel() -> None:
+        # Swallowing a CancelledError aimed at this task must also take back its request, or
+        # the task's later awaits (timeouts) would see a cancellation still pending.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            task.uncancel()
+
+    def spawn() -> None:
+        nonlocal live
+        live += 1
+        task = asyncio.create_task(work(), name="asyncsdk-fan-out")
+        workers.add(task)
+        task.add_done_callback(workers.discard)
+
+    async def work() -> None:
+        nonlocal live
+        try:
+            while not ended:
+                # Take a slot before reading the next item, so the source is never read
+                # further ahead than the slots allow. A free slot is taken without a trip
+                # through the event loop.
+                await slots.acquire()
+                got, read_item = await read()
+                if not got:
+                    slots.release()
+                    break
+                item = cast(T, read_item)
+                # More workers only as items come: a short source starts few of them.
+                if live < concurrency and not ended:
+                    spawn()
+                if pacer is not None:
+                    await pacer.wait()
+                try:
+                    outcome: Outcome[T, R] = Outcome(item, value=await fn(item))
+                except Exception as exc:  # one item's failure is its outcome, not the loop's
+                    outcome = Outcome(item, error=exc)
+                except asyncio.CancelledError as exc:
+                    if stopping:
+                        raise
+                    # Cancelled, but not by fan_out: the call raised CancelledError from inside
+                    # (a task it awaited was cancelled, its client was closed under it). That
+                    # is this item's outcome; without one, the item would be lost and its slot
+                    # never freed.
+                    uncancel()
+                    failure = CallCancelledError(
+                        "the call was cancelled, though fan_out did not cancel it"
+                    )
+                    failure.__cause__ = exc
+                    outcome = Outcome(item, error=failure)
+                outcomes.put_nowait(outcome)
+        finally:
+            live -= 1
+            if live == 0 and not stopping:
+                # The last worker out signals the end: every call in flight has delivered.
+                outcomes.put_nowait(_Done(error))
+
+    spawn()
     try:
         while True:
             got = await outcomes.get()
@@ -173,13 +220,13 @@ async def _fan_out(
                 if got.error is not None:
                     raise got.error
                 return
-            outcome, slot = got
-            limiter.release_on_behalf_of(slot)
-            yield outcome
+            slots.release()
+            yield got
     finally:
-        # Normal end, break, or cancellation: stop feeding, cancel what still runs, and wait
+        # Normal end, break, or cancellation: stop reading, cancel what still runs, and wait
         # for it, so no task or connection outlives the loop.
-        pending: list[asyncio.Task[Any]] = [feeder, *workers]
+        stopping = True
+        pending = list(workers)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

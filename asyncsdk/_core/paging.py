@@ -657,11 +657,11 @@ class AsyncPaginator(Generic[T]):
         if fetched.items is None:
             assert self._parse is not None
             items = _check_result(self._parse(fetched.raw), fetched.ref).items
-            fetched.raw = None
             if len(items) != fetched.count:
                 raise PaginationError(
                     f"the listing's peek saw {fetched.count} item(s) but parse built {len(items)}"
                 )
+            fetched.raw = None
             fetched.items = items
         return fetched.items
 
@@ -977,7 +977,22 @@ class AsyncPaginator(Generic[T]):
         async def fetch(ref: int) -> _Fetched[T]:
             fetched = await self._fetch_one(state, ref, limit)
             fetched.seen = sent
+            # Build the models here, while the answers sent with this one are still awaited,
+            # rather than in the caller's loop once they are all in: there the time would
+            # delay the next requests.
+            with contextlib.suppress(Exception):
+                # Raised again, in its place, when the page is handed out; a page that fails
+                # here must still count as an answer (its total) for the drift checks.
+                self._items(fetched)
             return fetched
+
+        def send() -> None:
+            nonlocal sent, next_number
+            bound = last_page()
+            while len(pending) < width and (bound is None or next_number <= bound):
+                sent += 1
+                pending.append((sent, asyncio.create_task(fetch(next_number))))
+                next_number += 1
 
         async def settle(fetched: _Fetched[T]) -> None:
             """Wait for the answers to requests sent before ``fetched``'s answer arrived:
@@ -1011,11 +1026,7 @@ class AsyncPaginator(Generic[T]):
                     fetched, carry = carry, None
                     advance(fetched)
                 else:
-                    bound = last_page()
-                    while len(pending) < width and (bound is None or next_number <= bound):
-                        sent += 1
-                        pending.append((sent, asyncio.create_task(fetch(next_number))))
-                        next_number += 1
+                    send()
                     if not pending:
                         return
                     fetched = await pending.pop(0)[1]
@@ -1045,6 +1056,14 @@ class AsyncPaginator(Generic[T]):
                     else:
                         advance(fetched)
                         width = min(concurrency, width * 2)
+                        if fetched.next_ref is not None:
+                            # The next request goes out now, not after the caller has worked
+                            # through this page: sent after every answer this page waited for,
+                            # it holds up none of the pages already in.
+                            give(fetched)
+                            send()
+                            yield fetched
+                            continue
                 yield give(fetched)
                 if fetched.next_ref is None:
                     return

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -948,7 +949,11 @@ class Session:
         assert slots is not None
         if call.reserved:
             return None
-        await self._bounded(slots.acquire(), run, "waiting for a connection slot")
+        if slots.locked():
+            await self._bounded(slots.acquire(), run, "waiting for a connection slot")
+        else:
+            # A free slot is taken without waiting, so there is no deadline to guard.
+            await slots.acquire()
         return slots
 
     def _attempt_headers(self, call: _Call, run: _Run) -> dict[str, str]:
@@ -956,14 +961,16 @@ class Session:
         retries together and tests can check the waits), plus the credentials, read only now
         that a slot is held: a call that waited in the queue must not carry a token that
         expired while it waited."""
-        headers = dict(call.headers)
-        headers[ATTEMPT_HEADER] = f"attempt={run.retries + 1}; max={call.policy.max_attempts}" + (
-            f"; backoff={run.backoff:.4f}" if run.backoff is not None else ""
-        )
+        if run.retries == 0 and run.backoff is None:
+            attempt = _first_attempt(call.policy.max_attempts)
+        else:
+            attempt = f"attempt={run.retries + 1}; max={call.policy.max_attempts}" + (
+                f"; backoff={run.backoff:.4f}" if run.backoff is not None else ""
+            )
         if call.credentials:
             auth_headers, run.identity = self._shared.auth.headers()
-            headers.update(auth_headers)
-        return headers
+            return {**call.headers, ATTEMPT_HEADER: attempt, **auth_headers}
+        return {**call.headers, ATTEMPT_HEADER: attempt}
 
     async def _read(
         self, raw: aiohttp.ClientResponse, call: _Call, limit: int, *, truncate: bool
@@ -1089,11 +1096,20 @@ def _with_extra_body(json: Any, form: object, extra: Mapping[str, Any]) -> Any:
     return {**(json or {}), **extra}
 
 
+@functools.cache
+def _first_attempt(max_attempts: int) -> str:
+    """The attempt header of a first attempt: the same few strings for every call."""
+    return f"attempt=1; max={max_attempts}"
+
+
 def _set_request_id(
     headers: dict[str, str], request_id: str | None, generate: Callable[[], str]
 ) -> None:
     """One ``X-Request-ID``: the ``request_id`` option, else one the caller put in the headers
     (any spelling), else a new one."""
+    if not headers:  # the usual call: nothing to look through
+        headers[REQUEST_ID_HEADER] = request_id or generate()
+        return
     given = [name for name in headers if name.lower() == "x-request-id"]
     if request_id is None and given:
         return

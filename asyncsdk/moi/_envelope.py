@@ -10,10 +10,9 @@ comes from the body's ``request_id`` or the ``X-Request-Id`` header.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from .._core.auth import Grant, jwt_claims
+from .._core.auth import Grant, claim_seconds, jwt_claims
 from .._core.convert import loads
 from .._core.errors import (
     APIError,
@@ -215,23 +214,8 @@ class MOITokenProvider:
         return Grant(
             # user-id is the account id, never the per-login uid (docs/wire/moi.md#d27).
             {"Access-Token": access, "uid": uid, "user-id": self._account_name},
-            expires_at=_number(claims.get("exp")),
-            issued_at=_number(claims.get("iat")),
-            refresh_expires_at=_number(refresh_claims.get("exp")),
+            expires_at=claim_seconds(claims.get("exp")),
+            issued_at=claim_seconds(claims.get("iat")),
+            refresh_expires_at=claim_seconds(refresh_claims.get("exp")),
             state=(access, refresh_token, uid),
         )
-
-
-def _number(value: Any) -> float | None:
-    """A JWT time claim as a float, or None when it is not a finite number.
-
-    ``float(10**400)`` raises ``OverflowError``, and NaN or infinities compare meaninglessly:
-    such a claim is as good as missing.
-    """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:
-            return None
-        return number if math.isfinite(number) else None
-    return None

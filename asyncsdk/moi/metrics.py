@@ -103,8 +103,11 @@ class Metrics(Resource):
         3339), in buckets of ``interval`` seconds. One series per metric (and per label set,
         e.g. per workflow); a point's ``value`` is None where its bucket had no data.
         ``account`` defaults to the client's account. Safe to retry (D23)."""
+        account = self._account if account is None else checks.text("account", account)
+        if not account:
+            raise InvalidInputError("account is required: the client has no account_name")
         body = {
-            "account": self._account if account is None else checks.text("account", account),
+            "account": account,
             "start": _instant("start", start).isoformat(),
             "end": _instant("end", end).isoformat(),
             "interval": _seconds(interval),

@@ -1,0 +1,92 @@
+"""A scripted MOI auth server: a tiny aiohttp app whose every answer the test states.
+
+``ScriptedMOI`` answers ``POST /auth/login``, ``POST /auth/refresh`` and
+``GET /connectors/list`` with whatever the test put in ``login``, ``refresh`` and ``call``
+(each a function of the request returning ``(status, headers, body)``), and records every
+request it saw in ``seen``. Nothing is inferred: a test that wants a 401 says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from attrs import define, field
+
+Answer = tuple[int, dict[str, str], dict[str, Any]]
+Handler = Callable[[web.Request], Answer]
+
+
+def jwt(**claims: Any) -> str:
+    """An unsigned JWT-shaped token carrying exactly ``claims`` (NaN and huge ints included)."""
+
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part({'uid': 'uid-1', **claims})}.c2ln"
+
+
+def ok(data: Any = None) -> dict[str, Any]:
+    return {"code": "OK", "msg": "OK", "data": data}
+
+
+def refused(message: str) -> Answer:
+    return 401, {}, {"code": "ErrUnauthorized", "msg": message}
+
+
+EMPTY_LIST: Answer = (200, {}, ok({"connectors": [], "total": 0}))
+
+
+@define
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@define
+class ScriptedMOI:
+    login: Handler = field(default=lambda request: refused("no login scripted"))
+    refresh: Handler = field(default=lambda request: refused("no refresh scripted"))
+    call: Handler = field(default=lambda request: EMPTY_LIST)
+    seen: list[Seen] = field(factory=list)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    def count(self, path: str) -> int:
+        return sum(1 for s in self.seen if s.path == path)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.seen.append(Seen(request.method, request.path, dict(request.headers)))
+        handler = {
+            ("POST", "/auth/login"): self.login,
+            ("POST", "/auth/refresh"): self.refresh,
+            ("GET", "/connectors/list"): self.call,
+        }.get((request.method, request.path))
+        if handler is None:
+            return web.json_response({"code": "ErrNotFound", "msg": "no route"}, status=404)
+        status, headers, body = handler(request)
+        return web.Response(
+            status=status,
+            headers=headers,
+            body=json.dumps(body).encode(),
+            content_type="application/json",
+        )
+
+    async def __aenter__(self) -> ScriptedMOI:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
