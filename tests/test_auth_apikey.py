@@ -64,14 +64,14 @@ async def test_the_cli_works_with_the_key_from_the_environment(
         monkeypatch.setenv("ASYNCSDK_MOI_USERNAME", "admin")
         monkeypatch.setenv("ASYNCSDK_MOI_PASSWORD", CANARY_PASSWORD)
         out, err = io.StringIO(), io.StringIO()
-        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)  # type: ignore[arg-type]
+        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)
         assert (code, err.getvalue()) == (0, "")
         assert [s.path for s in server.seen] == ["/connectors/list"]
         key_only(server)
 
         server.call = lambda request: refused("invalid moi-key")
         out, err = io.StringIO(), io.StringIO()
-        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)  # type: ignore[arg-type]
+        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)
         assert code == 1
         assert err.getvalue().startswith("asyncsdk: error: ")
         assert err.getvalue().count("\n") == 1
