@@ -181,6 +181,7 @@ def emulator_clients(
         "ASYNCSDK_MAXIR_USER_ID": emu.maxir_credentials["user_id"],
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ASYNCSDK_MOI_API_KEY", raising=False)  # the password's way, as set above
     yield created
 
 
