@@ -53,16 +53,17 @@ def python_blocks() -> Iterator[Any]:
 
 @pytest.fixture
 def asyncsdk_emulator_config() -> EmulatorConfig:
-    # Four connectors, so that the README's sample connector 100004 exists; fewer files than
-    # the default, so that the bulk example's load tasks finish in a moment.
+    # Four connectors, so that the README's sample connector 100004 exists; few files, and
+    # state changes in a moment, so that the examples' waits (which poll once a second at
+    # first) mostly find their task or data source done at the first poll.
     return EmulatorConfig(
         connectors=4,
         files_per_connector=40,
-        task_file_seconds=0.02,
+        task_file_seconds=0.001,
         task_file_failure_rate=0.0,
         job_file_seconds=0.02,
         maxir_datasources_per_dataset=20,
-        maxir_sync_seconds=0.05,
+        maxir_sync_seconds=0.0,
     )
 
 
