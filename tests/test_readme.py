@@ -34,6 +34,8 @@ import asyncsdk
 from asyncsdk import FileType, MaxirClient, MOIClient, TaskStatus
 from asyncsdk.emulator import Emulator, EmulatorConfig
 
+from .test_processing_emulator import add_files
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(
     r"(?:^<!-- readme-test: then (?P<then>.*?) -->\n)?^```(?P<lang>\w*)\n(?P<code>.*?)^```",
@@ -61,7 +63,7 @@ def asyncsdk_emulator_config() -> EmulatorConfig:
         files_per_connector=40,
         task_file_seconds=0.001,
         task_file_failure_rate=0.0,
-        job_file_seconds=0.02,
+        job_file_seconds=0.001,
         maxir_datasources_per_dataset=20,
         maxir_sync_seconds=0.0,
     )
@@ -99,8 +101,11 @@ async def fragment_names(moi: MOIClient, mx: MaxirClient, emu: Emulator) -> dict
     dataset = await mx.datasets.list().first()
     assert connector is not None and volume is not None and dataset is not None and tasks
     seen: list[Any] = []
-    # The processing example reads a raw volume "contracts" and a component graph from a file.
-    await moi.volumes.raw.create("contracts")
+    # The processing example reads a raw volume "contracts", as a load task leaves it, and a
+    # component graph from a file.
+    contracts = await moi.volumes.raw.create("contracts", resolve=True)
+    assert contracts is not None
+    add_files(emu, contracts, 2)
     Path("pipeline.json").write_text("{}")
 
     async def handle(item: Any) -> None:
