@@ -13,9 +13,9 @@ A block is one of two kinds, told apart by what it is, never by a list of except
   the line that calls it (run after the block, with the same names).
 
 Blocks tagged anything but ``python`` (shell sessions, output samples, the error tree) are not
-code to run. A block that imports a library asyncsdk does not depend on (FastAPI) is skipped
-when that library is not installed. Every client a block creates must be closed by the block
-itself: a README example that leaks its client fails here.
+code to run. A block that imports a library that is not installed is skipped (the dev extra
+installs FastAPI, for the web-backend example). Every client a block creates must be closed by
+the block itself: a README example that leaks its client fails here.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import asyncsdk
@@ -111,6 +112,16 @@ async def fragment_names(moi: MOIClient, mx: MaxirClient, emu: Emulator) -> dict
     async def handle(item: Any) -> None:
         seen.append(item)
 
+    async def asgi_get(app: Any, path: str) -> httpx.Response:
+        """One request to an ASGI app, inside its lifespan (startup, then shutdown)."""
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://app"
+            ) as http,
+        ):
+            return await http.get(path)
+
     return {
         "asyncsdk": asyncsdk,
         "FileType": FileType,
@@ -125,6 +136,7 @@ async def fragment_names(moi: MOIClient, mx: MaxirClient, emu: Emulator) -> dict
         "task_ids": [t.id for t in tasks],
         "dataset_id": dataset.id,
         "handle": handle,
+        "asgi_get": asgi_get,
         "copy": handle,
         "db": Database(),
         "checkpoint": Checkpoint(),
