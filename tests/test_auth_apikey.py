@@ -9,8 +9,9 @@ import logging
 import pytest
 
 from asyncsdk import AuthenticationError, InvalidInputError, MOIClient, cli
+from asyncsdk.emulator import Emulator
 
-from ._canary import CANARY_API_KEY, CANARY_PASSWORD
+from ._canary import CANARY_API_KEY, CANARY_PASSWORD, register_secret
 from ._scripted_auth import ScriptedMOI, refused
 
 KEY = CANARY_API_KEY  # the suite's canary fails the run if it ever shows up in text
@@ -128,3 +129,25 @@ async def test_metrics_need_an_account_when_the_client_has_none() -> None:
         with pytest.raises(InvalidInputError, match="account is required"):
             await moi.metrics.query("file_count", end - timedelta(hours=1), end, 60)
         assert server.seen == []
+
+
+@pytest.mark.skipif(
+    not hasattr(Emulator, "api_key"), reason="this emulator does not accept moi-key yet"
+)
+@pytest.mark.parametrize("api", ["seed", "current"])
+async def test_the_key_against_the_emulator_one_request_per_call_and_no_login(api: str) -> None:
+    async with Emulator(api=api) as emu:  # type: ignore[arg-type]
+        register_secret(emu.api_key)
+        async with MOIClient(emu.url, api_key=emu.api_key, paths=api) as moi:  # type: ignore[arg-type]
+            before = len(emu.requests)
+            await moi.connectors.list(page_size=1).first()
+            await moi.tasks.list(page_size=1).first()
+            made = list(emu.requests)[before:]
+        assert len(made) == 2  # one request per call
+        assert all(r.auth == "api_key" for r in made)
+        assert (emu.stats.logins, emu.stats.refreshes) == (0, 0)
+        async with MOIClient(emu.url, api_key=KEY) as wrong:
+            before = len(emu.requests)
+            with pytest.raises(AuthenticationError):
+                await wrong.connectors.list(page_size=1).first()
+            assert len(emu.requests) - before == 1  # refused at once: no renewal, no replay

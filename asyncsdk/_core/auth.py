@@ -40,7 +40,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from .errors import AuthenticationError, InvalidInputError
+from .errors import AuthenticationError, ClientClosedError, InvalidInputError
 
 __all__ = [
     "ApiKeyAuth",
@@ -353,7 +353,7 @@ class TokenAuth:
     def _start_renewal(self) -> asyncio.Task[None] | None:
         """The renewal under way, or a new one; None while the gap after the last one runs."""
         if self._closed:
-            raise RuntimeError("the client is closed")
+            raise ClientClosedError("the client is closed; create a new one")
         task = self._renewal
         if task is not None and not task.done():
             return task
