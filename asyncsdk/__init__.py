@@ -22,6 +22,7 @@ from ._core.errors import (
     CallCancelledError,
     ClientClosedError,
     ConflictError,
+    DataSourceSyncError,
     DecodeError,
     InvalidInputError,
     NotFoundError,
@@ -32,11 +33,11 @@ from ._core.errors import (
     ServerError,
     ShardSupersededError,
     TransportError,
+    WaitTimeoutError,
     WrongEventLoopError,
 )
 from ._core.fanout import Outcome, fan_out
 from ._core.paging import AsyncPaginator, ListingProgress, Page
-from ._core.polling import WaitTimeoutError
 from ._core.retry import RetryPolicy
 from .maxir import (
     Dataset,
@@ -44,7 +45,6 @@ from .maxir import (
     DatasetStatus,
     DataSource,
     DataSourceStatus,
-    DataSourceSyncError,
     MaxirClient,
     Presigned,
 )
@@ -54,11 +54,13 @@ from .moi import (
     ConnectorFile,
     FileType,
     Job,
+    JobDescription,
     JobFile,
     JobFileCounts,
     JobFileStatus,
     JobStatus,
     LoadIntervalType,
+    LoadResult,
     MetricName,
     MetricPoint,
     MetricSeries,
@@ -76,6 +78,7 @@ from .moi import (
     TaskFileCounts,
     TaskFileStatus,
     TaskStatus,
+    VolumePath,
     Workflow,
     WorkflowConfig,
     WorkflowStatus,
@@ -108,12 +111,14 @@ __all__ = [
     "FileType",
     "InvalidInputError",
     "Job",
+    "JobDescription",
     "JobFile",
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
     "ListingProgress",
     "LoadIntervalType",
+    "LoadResult",
     "MOIClient",
     "MaxirClient",
     "MetricName",
@@ -144,6 +149,7 @@ __all__ = [
     "TaskFileStatus",
     "TaskStatus",
     "TransportError",
+    "VolumePath",
     "WaitTimeoutError",
     "Workflow",
     "WorkflowConfig",

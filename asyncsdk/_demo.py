@@ -490,7 +490,7 @@ def _batches(uris: Sequence[str], size: int) -> list[_Batch]:
 async def _find_task(moi: MOIClient, name: str) -> Task:
     """The task just created under ``name``: MOI's create answers no id, and with several
     creators at once only a unique name tells the new tasks apart."""
-    async for task in moi.tasks.list(order_by="created_at", is_desc=True, page_size=50):
+    async for task in moi.tasks.list(order_by="created_at", descending=True, page_size=50):
         if task.name == name:
             return task
     raise DemoError(f"task {name} was created but does not appear in the task listing")
@@ -589,7 +589,7 @@ async def _ingest(
     reporter.note(f"listed {len(uris):,} files in {summary.pages} pages through the cursor")
 
     batches = _batches(uris, options.batch_size)
-    dataset_id = await mx.datasets.create("demo manifests") if mx is not None else None
+    dataset_id = (await mx.datasets.create("demo manifests")).id if mx is not None else None
     reporter.note(
         f"loading {len(uris):,} files: {len(batches)} load tasks of up to "
         f"{options.batch_size}, {options.concurrency} at a time (fan_out)"
@@ -662,7 +662,7 @@ async def _run_batch(
                 if rounds == _RETRY_ROUNDS:
                     raise DemoError(f"{counts.failed} files still fail after {rounds} retries")
                 rounds += 1
-                retried += await moi.tasks.retry_failed(task.id)
+                retried += len(await moi.tasks.retry_failed(task.id))
         if time.monotonic() > deadline:
             missing = "files" if total is None else f"{total - loaded} files"
             raise DemoError(f"task {task.id}: {missing} not loaded after {_BATCH_DEADLINE:g} s")
@@ -674,8 +674,8 @@ async def _run_batch(
         name = f"{batch.name}.csv"
         key = await mx.datasources.upload_file(manifest.encode(), filename=name)
         source = await mx.datasources.create(dataset_id, name, file_object_key=key)
-        source = await mx.datasources.wait_until_synched(
-            dataset_id, source.id, interval=0.2, max_interval=0.5, timeout=60
+        source = await mx.datasources.wait(
+            dataset_id, source.id, interval=0.2, max_interval=0.5, max_wait=60
         )
         synched = source.status is DataSourceStatus.SYNCHED
     return _BatchResult(task.id, loaded, retried, synched)

@@ -46,8 +46,8 @@ from . import __version__, _migrate
 from ._core.errors import AsyncSDKError
 from ._core.paging import AsyncPaginator
 from ._demo import DemoOptions, make_reporter, run_demo
-from .emulator.__main__ import add_emulator_arguments, config_from_args, number_in
-from .emulator.__main__ import serve as serve_emulator
+from .emulator.serve import add_emulator_arguments, config_from_args, number_in
+from .emulator.serve import serve as serve_emulator
 from .maxir import DataSource, DataSourceStatus, MaxirClient
 from .maxir.models import Dataset
 from .moi import ConnectorFile, FileType, MOIClient, Task, TaskFile, TaskFileStatus
@@ -400,7 +400,7 @@ async def _tasks_ls(args: argparse.Namespace, out: Output) -> int:
         listing: AsyncPaginator[Task] = moi.tasks.list(
             status=_flatten(args.status),
             order_by=args.order_by,
-            is_desc=True if args.desc else None,
+            descending=True if args.desc else None,
             page_size=args.page_size,
             max_items=args.limit,
             resume_from=args.resume_from,
@@ -450,11 +450,11 @@ async def _tasks_retry(args: argparse.Namespace, out: Output) -> int:
         if args.failed:
             retried = await moi.tasks.retry_failed(args.task_id)
             if out.json_lines:
-                out.json({"task_id": args.task_id, "retried": retried})
+                out.json({"task_id": args.task_id, "retried": len(retried)})
             else:
-                out.line(f"retrying {retried} failed files of task {args.task_id}")
+                out.line(f"retrying {len(retried)} failed files of task {args.task_id}")
             return 0
-        await moi.tasks.retry(args.task_id, args.file_ids)
+        await moi.tasks.retry_files(args.task_id, args.file_ids)
     if out.json_lines:
         out.json({"task_id": args.task_id, "requested": len(args.file_ids)})
     else:

@@ -109,7 +109,7 @@ async def run(rounds: int = 3) -> dict[str, Any]:
         async def new_dataset() -> str:
             nonlocal serial
             serial += 1
-            return await mx.datasets.create(f"bench {serial}")
+            return (await mx.datasets.create(f"bench {serial}")).id
 
         async def count(dataset_id: str) -> int:
             return len(await mx.datasources.list(dataset_id, page_size=1000).collect())

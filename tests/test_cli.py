@@ -246,9 +246,9 @@ async def make_task(emu: Emulator, moi_on_emu: MOIClient, files: int = 20) -> st
     uris = [f.uri for f in await moi_on_emu.connectors.files("100001", max_items=files).collect()]
     volume = next(iter(emu.state.raw_volumes.volumes))
     await moi_on_emu.tasks.create("100001", volume, uris, name="cli-test")
-    task = await moi_on_emu.tasks.list(order_by="created_at", is_desc=True).first()
+    task = await moi_on_emu.tasks.list(order_by="created_at", descending=True).first()
     assert task is not None and task.name == "cli-test"
-    await moi_on_emu.tasks.wait(task.id, interval=0.02, max_interval=0.05, timeout=30)
+    await moi_on_emu.tasks.wait(task.id, interval=0.02, max_interval=0.05, max_wait=30)
     return task.id
 
 
@@ -363,6 +363,8 @@ async def test_a_wrong_password_is_one_line_without_the_password(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASYNCSDK_MOI_PASSWORD", "hunter2-wrong")
+    # The emulator also exports an API key, which from_env() prefers: this test is the login's.
+    monkeypatch.delenv("ASYNCSDK_MOI_API_KEY", raising=False)
     result = await asyncsdk("moi", "tasks", "ls")
     assert "HTTP 401" in result.one_line_error()
     assert "hunter2" not in result.out + result.err
@@ -405,7 +407,10 @@ async def test_a_malformed_base_url_is_one_line(monkeypatch: pytest.MonkeyPatch)
     assert "s3cret-value" not in message
 
 
-async def test_verbose_logs_requests_not_credentials(emu: Emulator) -> None:
+async def test_verbose_logs_requests_not_credentials(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASYNCSDK_MOI_API_KEY", raising=False)  # log in, to see "logged in"
     result = await asyncsdk("-v", "moi", "connectors", "ls")
     assert result.code == 0
     assert re.search(r"GET /connectors/list -> 200 in [\d.]+ ms \(request id \S+\)", result.err)

@@ -167,7 +167,9 @@ def test_generated_hooks_agree_with_cattrs_on_every_field(cls: type) -> None:
     fast: Callable[[Any, Any], Any] = converter.gen_structure_attrs_fromdict(cls)
     slow = _reference(cls)
     assert fast.__code__.co_filename.startswith("<asyncsdk structure")  # ours, not cattrs'
-    if cls is not Connector:  # Connector's hook lifts config keys, then calls the generated one
+    # Connector's hook lifts config keys and Task's unwraps or renames fields, then each calls
+    # the generated one.
+    if cls not in (Connector, Task):
         in_use = converter.get_structure_hook(cls)
         assert in_use.__code__.co_filename == fast.__code__.co_filename
     required = "uri" if cls is ConnectorFile else "id"

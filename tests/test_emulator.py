@@ -11,8 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
-from asyncsdk.emulator import Emulator
+from asyncsdk.emulator import Emulator, EmulatorConfig
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -141,8 +142,62 @@ async def test_python_dash_m_emulator_serves_until_stopped() -> None:
         await proc.wait()
 
 
+async def test_the_command_line_serves_a_generation_and_prints_the_api_key() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "asyncsdk.emulator",
+        "--port",
+        "0",
+        "--api",
+        "current",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("export ASYNCSDK_MAXIR_USER_ID="):
+            lines.append((await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip())
+        url = lines[0].rsplit(" ", 1)[1]
+        assert "# MOI API: current" in lines
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in lines[3:])
+        key = exports["ASYNCSDK_MOI_API_KEY"]
+        assert key == EmulatorConfig().moi_api_key
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{url}/byoa/api/v1/workflow_job", headers={"moi-key": key}) as r,
+        ):
+            assert r.status == 200 and (await r.json())["code"] == "ok"
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+def test_an_unknown_generation_is_refused() -> None:
+    with pytest.raises(ValueError, match="api must be one of seed, current"):
+        Emulator(api="2024")
+
+
 def test_emulator_refuses_mixed_configuration() -> None:
     from asyncsdk.emulator import EmulatorConfig
 
     with pytest.raises(TypeError):
         Emulator(EmulatorConfig(), seed=1)
+
+
+async def test_a_handler_runs_alone_on_a_state_of_its_own() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from asyncsdk.emulator import build_app, moi_tasks
+    from asyncsdk.emulator._state import EmulatorState
+
+    state = EmulatorState(EmulatorConfig(api="current", tasks=1))
+    build_app(state)  # makes the stores; nothing listens
+    assert state.moi_tasks is not None
+    [task_id] = state.moi_tasks.tasks
+    request = make_mocked_request("GET", f"/task/get?task_id={task_id}")
+    response = await moi_tasks.get(state, request)
+    assert isinstance(response, web.Response) and response.text is not None
+    data = json.loads(response.text)["data"]
+    assert data["id"] == task_id and isinstance(data["status"], str)

@@ -12,6 +12,7 @@ import pytest
 
 from asyncsdk import (
     AuthenticationError,
+    DataSource,
     DataSourceStatus,
     DataSourceSyncError,
     DecodeError,
@@ -24,7 +25,7 @@ from asyncsdk import (
 from asyncsdk.emulator import Emulator, EmulatorConfig
 from asyncsdk.emulator._blobs import pattern
 
-FAST_POLL: dict[str, Any] = {"interval": 0.02, "max_interval": 0.05, "timeout": 10}
+FAST_POLL: dict[str, Any] = {"interval": 0.02, "max_interval": 0.05, "max_wait": 10}
 
 
 @pytest.fixture
@@ -274,15 +275,15 @@ async def test_trace_ids_round_trip(emu: Emulator, mx: MaxirClient) -> None:
 
 
 async def test_a_new_source_syncs_and_the_dataset_settles(emu: Emulator, mx: MaxirClient) -> None:
-    dataset_id = await mx.datasets.create("fresh")
+    dataset_id = (await mx.datasets.create("fresh")).id
     source = await mx.datasources.create(dataset_id, "q3.csv", url="https://files.example/q3.csv")
     assert source.status is DataSourceStatus.SYNCHING  # as the documented example
     assert source.size is None  # a URL's size is known once fetched
     assert (await mx.datasets.status(dataset_id)).synching_count == 1
-    done = await mx.datasources.wait_until_synched(dataset_id, source.id, **FAST_POLL)
+    done = await mx.datasources.wait(dataset_id, source.id, **FAST_POLL)
     assert done.status is DataSourceStatus.SYNCHED
     assert isinstance(done.size, int) and done.size > 0
-    settled = await mx.datasets.wait_until_settled(dataset_id, **FAST_POLL)
+    settled = await mx.datasets.wait(dataset_id, **FAST_POLL)
     assert (settled.synched_count, settled.ready) == (1, True)
 
 
@@ -299,10 +300,11 @@ async def test_a_source_ending_invalid_raises_sync_error() -> None:
         dataset_id = await first_dataset(mx)
         source = await mx.datasources.create(dataset_id, "scan.pdf", url="https://e.example/s.pdf")
         with pytest.raises(DataSourceSyncError) as info:
-            await mx.datasources.wait_until_synched(dataset_id, source.id, **FAST_POLL)
+            await mx.datasources.wait(dataset_id, source.id, **FAST_POLL)
+        assert isinstance(info.value.datasource, DataSource)
         assert info.value.datasource.status is DataSourceStatus.INVALID
         assert source.id in str(info.value)
-        settled = await mx.datasets.wait_until_settled(dataset_id, **FAST_POLL)
+        settled = await mx.datasets.wait(dataset_id, **FAST_POLL)
         assert (settled.invalid_count, settled.ready) == (1, False)
 
 
@@ -318,10 +320,10 @@ async def test_invalid_as_awaiting_processing_needs_a_grace_period() -> None:
         source = await mx.datasources.create(dataset_id, "a.md", url="https://e.example/a.md")
         assert source.status is DataSourceStatus.INVALID
         with pytest.raises(DataSourceSyncError):  # the reference's reading: a failure
-            await mx.datasources.wait_until_synched(dataset_id, source.id, **FAST_POLL)
+            await mx.datasources.wait(dataset_id, source.id, **FAST_POLL)
         with pytest.raises(WaitTimeoutError) as info:  # with grace: still waiting
-            await mx.datasources.wait_until_synched(
-                dataset_id, source.id, invalid_grace=30, interval=0.02, timeout=0.1
+            await mx.datasources.wait(
+                dataset_id, source.id, invalid_grace=30, interval=0.02, max_wait=0.1
             )
         assert info.value.last.status is DataSourceStatus.INVALID  # type: ignore[attr-defined]
 
@@ -336,9 +338,7 @@ async def test_invalid_as_awaiting_processing_needs_a_grace_period() -> None:
     ):
         dataset_id = await first_dataset(mx)
         source = await mx.datasources.create(dataset_id, "a.md", url="https://e.example/a.md")
-        done = await mx.datasources.wait_until_synched(
-            dataset_id, source.id, invalid_grace=30, **FAST_POLL
-        )
+        done = await mx.datasources.wait(dataset_id, source.id, invalid_grace=30, **FAST_POLL)
         assert done.status is DataSourceStatus.SYNCHED
 
 
@@ -389,7 +389,7 @@ async def test_upload_create_and_download_return_the_same_bytes(
 
 
 async def test_dataset_life_cycle(emu: Emulator, mx: MaxirClient) -> None:
-    dataset_id = await mx.datasets.create("Quarterly", description="CRM exports")
+    dataset_id = (await mx.datasets.create("Quarterly", description="CRM exports")).id
     found = await mx.datasets.list(search="crm").collect()
     assert [d.id for d in found] == [dataset_id]
     await mx.datasets.update(dataset_id, name="Quarterly v2")
@@ -406,7 +406,7 @@ async def test_dataset_life_cycle(emu: Emulator, mx: MaxirClient) -> None:
 
 async def test_only_a_datasets_creator_may_change_it(emu: Emulator, mx: MaxirClient) -> None:
     other = emu.config.maxir_other_user_ids[0]
-    theirs = await mx.datasets.create("theirs", user_id=other)
+    theirs = (await mx.datasets.create("theirs", user_id=other)).id
     with pytest.raises(PermissionDeniedError) as info:
         await mx.datasets.delete(theirs)
     assert (info.value.status, info.value.code) == (200, 300002)

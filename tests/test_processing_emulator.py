@@ -16,6 +16,7 @@ import json
 import time
 import tracemalloc
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,11 @@ from asyncsdk import (
     WorkflowConfig,
     WorkflowStatus,
 )
-from asyncsdk.emulator import Emulator, EmulatorConfig
+from asyncsdk.emulator import Emulator
 from asyncsdk.emulator._blobs import pattern
 from asyncsdk.emulator._processing import ProcessingStore
+from asyncsdk.emulator._state import Generation
+from asyncsdk.moi.paths import resolve_paths
 
 DOCS = Path(__file__).parent / "data" / "moi_docs"
 PIPELINE = WorkflowConfig(
@@ -91,15 +94,15 @@ def add_files(
     return files
 
 
-async def setup_volumes(moi_client: MOIClient, name: str) -> tuple[RawVolume, ProcessedVolume]:
-    raw = await moi_client.volumes.raw.create(f"{name}-raw", resolve=True)
+async def setup_volumes(moi_fast: MOIClient, name: str) -> tuple[RawVolume, ProcessedVolume]:
+    raw = await moi_fast.volumes.raw.create(f"{name}-raw", resolve=True)
     assert raw is not None
-    target = await moi_client.volumes.processed.create(f"{name}-out")
+    target = await moi_fast.volumes.processed.create(f"{name}-out")
     return raw, target
 
 
 async def create_workflow(
-    moi_client: MOIClient,
+    moi_fast: MOIClient,
     name: str,
     raw: RawVolume,
     target: ProcessedVolume,
@@ -107,7 +110,7 @@ async def create_workflow(
     interval: int = ProcessInterval.ONCE,
     file_types: tuple[FileType, ...] = (FileType.PDF,),
 ) -> Workflow:
-    workflow = await moi_client.workflows.create(
+    workflow = await moi_fast.workflows.create(
         name,
         source_volume_ids=[raw.id],
         source_volume_names=[raw.name],
@@ -131,53 +134,55 @@ async def eventually(check: Any, timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-def asyncsdk_emulator_config() -> EmulatorConfig:
-    """Jobs finish in milliseconds; nothing is seeded but the raw and processed volumes. The
-    shipped fixtures (asyncsdk.testing) start it: ``moi_client`` is logged in to it."""
-    return EmulatorConfig(job_file_seconds=0.005, workflow_jobs=0)
+async def fast(api: Generation) -> AsyncIterator[Emulator]:
+    """Jobs finish in milliseconds; nothing is seeded but the raw and processed volumes. Each
+    test runs against both API generations."""
+    async with Emulator(job_file_seconds=0.005, workflow_jobs=0, api=api) as emu:
+        yield emu
 
 
 @pytest.fixture
-def fast(moi_emulator: Emulator) -> Emulator:
-    return moi_emulator
+async def moi_fast(fast: Emulator) -> AsyncIterator[MOIClient]:
+    async with MOIClient(fast.url, paths=fast.api, **fast.moi_credentials) as client:
+        yield client
 
 
 # -- workflows --------------------------------------------------------------------------------
 
 
-async def test_workflow_create_get_update_delete(fast: Emulator, moi_client: MOIClient) -> None:
-    raw, target = await setup_volumes(moi_client, "wf")
+async def test_workflow_create_get_update_delete(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "wf")
     add_files(fast, raw, 3)
-    workflow = await create_workflow(moi_client, "contracts", raw, target)
+    workflow = await create_workflow(moi_fast, "contracts", raw, target)
     assert workflow.source_volume_ids == (raw.id,)
     assert workflow.target_volume_id == target.id and workflow.file_types == (FileType.PDF,)
     assert workflow.created_at is not None
     assert abs(workflow.created_at.timestamp() - time.time()) < 60  # epoch ms read correctly
 
-    detail = await moi_client.workflows.get(workflow.id)
+    detail = await moi_fast.workflows.get(workflow.id)
     assert detail.workflow == PIPELINE  # the graph is stored and echoed back
 
-    await moi_client.workflows.update(
+    await moi_fast.workflows.update(
         workflow.id, name="contracts-v2", process_mode=ProcessMode(interval=ProcessInterval.HOUR_1)
     )
-    updated = await moi_client.workflows.get(workflow.id)
+    updated = await moi_fast.workflows.get(workflow.id)
     assert (updated.name, updated.process_mode.interval) == ("contracts-v2", 4)
     assert updated.workflow == PIPELINE and updated.source_volume_ids == (raw.id,)
 
-    job = await moi_client.jobs.list(workflow_id=workflow.id).first()
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi_client.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
-    assert len(await moi_client.volumes.processed.files(target.id).collect()) == 3
-    await moi_client.workflows.delete(workflow.id, delete_data=True)
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
+    assert len(await moi_fast.volumes.processed.files(target.id).collect()) == 3
+    await moi_fast.workflows.delete(workflow.id, delete_data=True)
     with pytest.raises(NotFoundError):
-        await moi_client.workflows.get(workflow.id)
-    assert await moi_client.volumes.processed.files(target.id).collect() == []  # its data went too
+        await moi_fast.workflows.get(workflow.id)
+    assert await moi_fast.volumes.processed.files(target.id).collect() == []  # its data went too
 
 
-async def test_workflow_into_a_new_target_volume(fast: Emulator, moi_client: MOIClient) -> None:
-    raw = await moi_client.volumes.raw.create("nv-raw", resolve=True)
+async def test_workflow_into_a_new_target_volume(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw = await moi_fast.volumes.raw.create("nv-raw", resolve=True)
     assert raw is not None
-    workflow = await moi_client.workflows.create(
+    workflow = await moi_fast.workflows.create(
         "new-target",
         source_volume_ids=[raw.id],
         source_volume_names=[raw.name],
@@ -187,43 +192,41 @@ async def test_workflow_into_a_new_target_volume(fast: Emulator, moi_client: MOI
         resolve=True,
     )
     assert workflow is not None and workflow.target_volume_name == "made-by-workflow"
-    volume = await moi_client.volumes.processed.get(workflow.target_volume_id)
+    volume = await moi_fast.volumes.processed.get(workflow.target_volume_id)
     assert volume.name == "made-by-workflow"
-    using = await moi_client.volumes.processed.list(workflow_using=True).collect()
+    using = await moi_fast.volumes.processed.list(workflow_using=True).collect()
     assert [v.id for v in using] == [volume.id]
 
 
 async def test_workflow_listing_pages_through_the_paginator(
-    fast: Emulator, moi_client: MOIClient
+    fast: Emulator, moi_fast: MOIClient
 ) -> None:
-    raw, target = await setup_volumes(moi_client, "pages")
+    raw, target = await setup_volumes(moi_fast, "pages")
     for n in range(5):
-        await create_workflow(moi_client, f"paged-{n}", raw, target, interval=ProcessInterval.DAY_1)
-    await create_workflow(moi_client, "other", raw, target, interval=ProcessInterval.DAY_1)
+        await create_workflow(moi_fast, f"paged-{n}", raw, target, interval=ProcessInterval.DAY_1)
+    await create_workflow(moi_fast, "other", raw, target, interval=ProcessInterval.DAY_1)
     pages = [
-        page async for page in moi_client.workflows.list(name_search="paged-", page_size=2).pages()
+        page async for page in moi_fast.workflows.list(name_search="paged-", page_size=2).pages()
     ]
     assert [len(p) for p in pages] == [2, 2, 1]
     assert pages[0].total == 5
     names = [w.name for p in pages for w in p.items]
     assert names == [f"paged-{n}" for n in (4, 3, 2, 1, 0)]  # newest first
-    oldest_first = await moi_client.workflows.list(
-        name_search="paged-", sort_order="ascend", page_size=2, concurrency=3
+    oldest_first = await moi_fast.workflows.list(
+        name_search="paged-", descending=False, page_size=2, concurrency=3
     ).collect()
     assert [w.name for w in oldest_first] == [f"paged-{n}" for n in range(5)]
-    running = await moi_client.workflows.list(
-        status=[WorkflowStatus.RUNNING], page_size=4
-    ).collect()
+    running = await moi_fast.workflows.list(status=[WorkflowStatus.RUNNING], page_size=4).collect()
     assert len(running) == 6  # periodic workflows keep running
 
 
-async def test_workflow_errors_come_back_typed(fast: Emulator, moi_client: MOIClient) -> None:
-    raw, target = await setup_volumes(moi_client, "err")
-    await create_workflow(moi_client, "taken", raw, target, interval=ProcessInterval.DAY_1)
+async def test_workflow_errors_come_back_typed(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "err")
+    await create_workflow(moi_fast, "taken", raw, target, interval=ProcessInterval.DAY_1)
     with pytest.raises(ConflictError):
-        await create_workflow(moi_client, "taken", raw, target)
+        await create_workflow(moi_fast, "taken", raw, target)
     with pytest.raises(NotFoundError, match="target volume"):
-        await moi_client.workflows.create(
+        await moi_fast.workflows.create(
             "x",
             source_volume_ids=[raw.id],
             source_volume_names=[raw.name],
@@ -232,7 +235,7 @@ async def test_workflow_errors_come_back_typed(fast: Emulator, moi_client: MOICl
             workflow=PIPELINE,
         )
     with pytest.raises(BadRequestError):
-        await moi_client.workflows.list(sort_field="colour").collect()
+        await moi_fast.workflows.list(order_by="colour").collect()
 
 
 # -- jobs -------------------------------------------------------------------------------------
@@ -255,7 +258,7 @@ async def test_a_job_moves_through_its_states_on_the_emulators_clock() -> None:
         store(emu).advance(time.time() + 61)  # the first two files are done
         counts = await moi.jobs.file_counts(job.id)
         assert (counts.completed, counts.processing, counts.pending) == (2, 2, 1)
-        processing = await moi.jobs.files(job.id, statuses=[JobFileStatus.PROCESSING]).collect()
+        processing = await moi.jobs.files(job.id, status=[JobFileStatus.PROCESSING]).collect()
         assert len(processing) == 2 and all(f.start_time and not f.end_time for f in processing)
 
         store(emu).advance(time.time() + 181)
@@ -267,14 +270,14 @@ async def test_a_job_moves_through_its_states_on_the_emulators_clock() -> None:
         assert (await moi.workflows.get(workflow.id)).status == WorkflowStatus.COMPLETED
 
 
-async def test_wait_returns_the_finished_job(fast: Emulator, moi_client: MOIClient) -> None:
-    raw, target = await setup_volumes(moi_client, "wait")
+async def test_wait_returns_the_finished_job(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "wait")
     add_files(fast, raw, 6)
     add_files(fast, raw, 2, file_type=1)  # not a PDF: not part of the job
-    workflow = await create_workflow(moi_client, "waited", raw, target)
-    job = await moi_client.jobs.list(workflow_id=workflow.id).first()
+    workflow = await create_workflow(moi_fast, "waited", raw, target)
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    done = await moi_client.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    done = await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
     assert done.status == JobStatus.COMPLETED
     assert (done.processed_count, done.total_count) == (6, 6)
 
@@ -290,14 +293,14 @@ async def test_wait_times_out_with_the_last_state_and_can_be_cancelled() -> None
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
         with pytest.raises(WaitTimeoutError) as info:
-            await moi.jobs.wait(job.id, timeout=0.2, interval=0.02, max_interval=0.05)
+            await moi.jobs.wait(job.id, max_wait=0.2, interval=0.02, max_interval=0.05)
         assert isinstance(info.value.last, type(job))
         assert info.value.last.status == JobStatus.RUNNING
 
         route = "GET /byoa/api/v1/index_workflow_job/{job_id}"
         before = emu.stats.by_route[route]
         waiter = asyncio.create_task(
-            moi.jobs.wait(job.id, timeout=None, interval=0.01, max_interval=0.01)
+            moi.jobs.wait(job.id, max_wait=None, interval=0.01, max_interval=0.01)
         )
         await eventually(lambda: emu.stats.by_route[route] >= before + 2)  # it is polling
         waiter.cancel()
@@ -315,9 +318,9 @@ async def test_failed_files_are_retried_until_the_job_completes() -> None:
         workflow = await create_workflow(moi, "flaky", raw, target)
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
-        job = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+        job = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
         assert job.status == JobStatus.FAILED
-        failed = await moi.jobs.files(job.id, statuses=[JobFileStatus.FAILED]).collect()
+        failed = await moi.jobs.files(job.id, status=[JobFileStatus.FAILED]).collect()
         assert len(failed) == 4 and all(f.error_message for f in failed)
         assert (await moi.jobs.file_counts(job.id)).failed == 4
 
@@ -325,13 +328,13 @@ async def test_failed_files_are_retried_until_the_job_completes() -> None:
             await moi.jobs.retry_files(job.id, ["not-a-file-of-this-job"])
         emu.config.job_file_failure_rate = 0.0  # the cause is fixed; retries now succeed
         await moi.jobs.retry_files(job.id, [failed[0].id])
-        job = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+        job = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
         counts = await moi.jobs.file_counts(job.id)
         assert (counts.completed, counts.failed) == (1, 3)
 
         retried = await moi.jobs.retry_failed(job.id)
         assert sorted(retried) == sorted(f.id for f in failed[1:])
-        job = await moi.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+        job = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
         assert job.status == JobStatus.COMPLETED and job.processed_count == 4
         assert await moi.jobs.retry_failed(job.id) == []
         done = await moi.volumes.processed.files(
@@ -340,31 +343,29 @@ async def test_failed_files_are_retried_until_the_job_completes() -> None:
         assert len(done) == 4
 
 
-async def test_job_and_job_file_listings_page(fast: Emulator, moi_client: MOIClient) -> None:
-    raw, target = await setup_volumes(moi_client, "jobs")
+async def test_job_and_job_file_listings_page(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "jobs")
     add_files(fast, raw, 7)
     workflow = await create_workflow(
-        moi_client, "hourly", raw, target, interval=ProcessInterval.HOUR_1
+        moi_fast, "hourly", raw, target, interval=ProcessInterval.HOUR_1
     )
-    assert (
-        await moi_client.jobs.list(workflow_id=workflow.id).collect() == []
-    )  # periodic: no job yet
+    assert await moi_fast.jobs.list(workflow_id=workflow.id).collect() == []  # periodic: no job yet
     started = [store(fast).tick() for _ in range(5)]  # five scheduled runs
     assert all(len(jobs) == 1 for jobs in started)
-    pages = [p async for p in moi_client.jobs.list(workflow_id=workflow.id, page_size=2).pages()]
+    pages = [p async for p in moi_fast.jobs.list(workflow_id=workflow.id, page_size=2).pages()]
     assert [len(p) for p in pages] == [2, 2, 1]
     listed = [j.id for p in pages for j in p.items]
     assert listed == [jobs[0]["id"] for jobs in reversed(started)]  # newest first
 
     job_id = listed[0]
-    await moi_client.jobs.wait(job_id, timeout=10, interval=0.01, max_interval=0.05)
-    file_pages = [p async for p in moi_client.jobs.files(job_id, page_size=3).pages()]
+    await moi_fast.jobs.wait(job_id, max_wait=10, interval=0.01, max_interval=0.05)
+    file_pages = [p async for p in moi_fast.jobs.files(job_id, page_size=3).pages()]
     assert [len(p) for p in file_pages] == [3, 3, 1]
-    names = sorted(f.file_name for p in file_pages for f in p.items)
+    names = sorted(f.name for p in file_pages for f in p.items)
     assert names == sorted(f["name"] for f in fast.state.raw_volumes.files[raw.id].values())
-    in_parallel = await moi_client.jobs.files(job_id, page_size=2, concurrency=4).collect()
+    in_parallel = await moi_fast.jobs.files(job_id, page_size=2, concurrency=4).collect()
     assert [f.id for f in in_parallel] == [f.id for p in file_pages for f in p.items]
-    counts = await moi_client.jobs.file_counts(job_id)
+    counts = await moi_fast.jobs.file_counts(job_id)
     assert (counts.total, counts.completed, counts.file_total) == (7, 7, 7)
 
 
@@ -379,128 +380,123 @@ async def test_the_seeded_history_lists_like_any_other() -> None:
         assert seeded.process_mode.interval != 0
 
 
-async def test_current_path_generation_is_served_too(fast: Emulator) -> None:
-    async with MOIClient(fast.url, paths="current", **fast.moi_credentials) as moi:
-        raw, target = await setup_volumes(moi, "current")
+async def test_each_generation_serves_its_own_paths_only(fast: Emulator) -> None:
+    own = resolve_paths(fast.api)
+    other = resolve_paths("seed" if fast.api == "current" else "current")
+    async with MOIClient(fast.url, paths=other, **fast.moi_credentials) as moi:
+        with pytest.raises(NotFoundError):
+            await moi.jobs.list().first()
+    async with MOIClient(fast.url, paths=fast.api, **fast.moi_credentials) as moi:
+        raw, target = await setup_volumes(moi, "own")
         add_files(fast, raw, 2)
-        workflow = await create_workflow(moi, "current-paths", raw, target)
+        workflow = await create_workflow(moi, "own-paths", raw, target)
         job = await moi.jobs.list(workflow_id=workflow.id).first()
         assert job is not None
-        assert (await moi.jobs.wait(job.id, timeout=10, interval=0.01)).finished
-    assert fast.stats.by_route["GET /byoa/api/v1/workflow_job/{job_id}"] >= 1
+        assert (await moi.jobs.wait(job.id, max_wait=10, interval=0.01)).finished
+    assert fast.stats.by_route[f"GET {own.job}"] >= 1
 
 
 # -- processed volumes ------------------------------------------------------------------------
 
 
-async def test_processed_volumes_files_and_blocks(fast: Emulator, moi_client: MOIClient) -> None:
-    raw, target = await setup_volumes(moi_client, "pv")
+async def test_processed_volumes_files_and_blocks(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "pv")
     add_files(fast, raw, 5)
     add_files(fast, raw, 2, file_type=6)
     workflow = await create_workflow(
-        moi_client, "pv", raw, target, file_types=(FileType.PDF, FileType.MARKDOWN)
+        moi_fast, "pv", raw, target, file_types=(FileType.PDF, FileType.MARKDOWN)
     )
-    job = await moi_client.jobs.list(workflow_id=workflow.id).first()
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi_client.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
 
-    child = await moi_client.volumes.processed.create("pv-child", parent_volume_id=target.id)
-    assert [v.id for v in await moi_client.volumes.processed.children(target.id).collect()] == [
+    child = await moi_fast.volumes.processed.create("pv-child", parent_volume_id=target.id)
+    assert [v.id for v in await moi_fast.volumes.processed.children(target.id).collect()] == [
         child.id
     ]
-    assert (await moi_client.volumes.processed.get(child.id)).parent_volume_id == target.id
+    assert (await moi_fast.volumes.processed.get(child.id)).parent_volume_id == target.id
 
-    pages = [p async for p in moi_client.volumes.processed.files(target.id, page_size=3).pages()]
+    pages = [p async for p in moi_fast.volumes.processed.files(target.id, page_size=3).pages()]
     assert [len(p) for p in pages] == [3, 3, 1] and pages[0].total == 7
     files = [f for p in pages for f in p.items]
     assert {f.job_id for f in files} == {job.id}
-    assert all(
-        f.source_volume_id == raw.id and f.file_status == JobFileStatus.COMPLETED for f in files
-    )
-    markdown = await moi_client.volumes.processed.files(
+    assert all(f.source_volume_id == raw.id and f.status == JobFileStatus.COMPLETED for f in files)
+    markdown = await moi_fast.volumes.processed.files(
         target.id, types=[FileType.MARKDOWN]
     ).collect()
     assert len(markdown) == 2
-    by_name = await moi_client.volumes.processed.files(
-        target.id, sort_by="file_name", is_desc=False
+    by_name = await moi_fast.volumes.processed.files(
+        target.id, order_by="file_name", descending=False
     ).collect()
-    assert [f.file_name for f in by_name] == sorted(f.file_name for f in files)
+    assert [f.name for f in by_name] == sorted(f.name for f in files)
 
     victim = files[0]
-    blocks = [
-        b async for b in moi_client.volumes.processed.blocks(target.id, victim.id, page_size=2)
-    ]
+    blocks = [b async for b in moi_fast.volumes.processed.blocks(target.id, victim.id, page_size=2)]
     assert len(blocks) == 3 and all(b.file_id == victim.id for b in blocks)
-    [table] = await moi_client.volumes.processed.blocks(
+    [table] = await moi_fast.volumes.processed.blocks(
         target.id, victim.id, types=["table"]
     ).collect()
     assert table.content is not None and table.content.startswith("|")
-    await moi_client.volumes.processed.delete_blocks(target.id, victim.id, [table.id])
-    left = await moi_client.volumes.processed.blocks(target.id, victim.id).collect()
+    await moi_fast.volumes.processed.delete_blocks(target.id, victim.id, [table.id])
+    left = await moi_fast.volumes.processed.blocks(target.id, victim.id).collect()
     assert {b.id for b in left} == {b.id for b in blocks} - {table.id}
 
     archive = zipfile.ZipFile(
         io.BytesIO(
             b"".join(
-                [
-                    chunk
-                    async for chunk in moi_client.volumes.processed.download(target.id, victim.id)
-                ]
+                [chunk async for chunk in moi_fast.volumes.processed.download(target.id, victim.id)]
             )
         )
     )
-    stem = victim.file_name.rsplit(".", 1)[0]
+    stem = victim.name.rsplit(".", 1)[0]
     parse = json.loads(archive.read(f"{stem}-{victim.id}/{stem}_parse.json"))
     assert [b["id"] for b in parse["blocks"]] == [b.id for b in left]
 
-    await moi_client.volumes.processed.delete_file(target.id, victim.id)
-    assert len(await moi_client.volumes.processed.files(target.id).collect()) == 6
+    await moi_fast.volumes.processed.delete_file(target.id, victim.id)
+    assert len(await moi_fast.volumes.processed.files(target.id).collect()) == 6
     with pytest.raises(NotFoundError):
-        await moi_client.volumes.processed.blocks(target.id, victim.id).collect()
+        await moi_fast.volumes.processed.blocks(target.id, victim.id).collect()
 
-    await moi_client.volumes.processed.delete(child.id)
+    await moi_fast.volumes.processed.delete(child.id)
     with pytest.raises(NotFoundError):
-        await moi_client.volumes.processed.get(child.id)
+        await moi_fast.volumes.processed.get(child.id)
 
 
 # -- raw volumes ------------------------------------------------------------------------------
 
 
-async def test_raw_volumes_files_links_and_deletes(fast: Emulator, moi_client: MOIClient) -> None:
-    assert await moi_client.volumes.raw.create("landing") is None  # D6: no id in the answer
+async def test_raw_volumes_files_links_and_deletes(fast: Emulator, moi_fast: MOIClient) -> None:
+    # docs/wire/moi.md#d6: no id in the answer
+    assert await moi_fast.volumes.raw.create("landing") is None  # type: ignore[func-returns-value]  # the documented None
     with pytest.raises(ConflictError):
-        await moi_client.volumes.raw.create("landing")
-    volume = await moi_client.volumes.raw.find("landing")
+        await moi_fast.volumes.raw.create("landing")
+    volume = await moi_fast.volumes.raw.find("landing")
     assert volume is not None and volume.file_num == 0
     added = add_files(fast, volume, 3, size=300_000)
-    listed = await moi_client.volumes.raw.files(volume.id).collect()
+    listed = await moi_fast.volumes.raw.files(volume.id).collect()
     assert [f.id for f in listed] == [f["id"] for f in added]
     assert all(f.status == TaskFileStatus.SUCCEEDED for f in listed)
-    assert (await moi_client.volumes.raw.find("landing")).file_num == 3  # type: ignore[union-attr]
+    assert (await moi_fast.volumes.raw.find("landing")).file_num == 3  # type: ignore[union-attr]
 
-    link = await moi_client.volumes.raw.file_link(volume.id, added[0]["id"])
+    link = await moi_fast.volumes.raw.file_link(volume.id, added[0]["id"])
     assert link.startswith(fast.blob_origin + "/") and "Signature=" in link
-    body = b"".join([c async for c in moi_client.volumes.raw.download(volume.id, added[1]["id"])])
+    body = b"".join([c async for c in moi_fast.volumes.raw.download(volume.id, added[1]["id"])])
     expected = pattern(f"raw/{volume.id}/{added[1]['id']}")
     assert len(body) == 300_001 and body == (expected * 2)[:300_001]
 
-    await moi_client.volumes.raw.delete_files(volume.id, [added[0]["id"], added[1]["id"]])
-    assert [f.id for f in await moi_client.volumes.raw.files(volume.id).collect()] == [
-        added[2]["id"]
-    ]
+    await moi_fast.volumes.raw.delete_files(volume.id, [added[0]["id"], added[1]["id"]])
+    assert [f.id for f in await moi_fast.volumes.raw.files(volume.id).collect()] == [added[2]["id"]]
     with pytest.raises(NotFoundError):  # a first attempt that finds nothing is an error
-        await moi_client.volumes.raw.delete_files(volume.id, [added[0]["id"]])
+        await moi_fast.volumes.raw.delete_files(volume.id, [added[0]["id"]])
 
 
 async def test_raw_download_saves_to_disk(
-    fast: Emulator, moi_client: MOIClient, tmp_path: Path
+    fast: Emulator, moi_fast: MOIClient, tmp_path: Path
 ) -> None:
-    [volume, _] = await moi_client.volumes.raw.list().collect()
+    [volume, _] = await moi_fast.volumes.raw.list().collect()
     [file] = add_files(fast, volume, 1, size=3 * 2**20)
     target = tmp_path / "doc.pdf"
-    assert (
-        await moi_client.volumes.raw.download(volume.id, file["id"]).save(target) == 3 * 2**20 + 0
-    )
+    assert await moi_fast.volumes.raw.download(volume.id, file["id"]).save(target) == 3 * 2**20 + 0
     block = pattern(f"raw/{volume.id}/{file['id']}")
     data = target.read_bytes()
     assert all(
@@ -509,7 +505,7 @@ async def test_raw_download_saves_to_disk(
 
 
 async def test_a_100_mb_download_streams_in_bounded_memory(
-    fast: Emulator, moi_client: MOIClient
+    fast: Emulator, moi_fast: MOIClient
 ) -> None:
     """Both sides stream: the emulator generates the bytes, the client hands out chunks.
 
@@ -518,9 +514,9 @@ async def test_a_100_mb_download_streams_in_bounded_memory(
     minus what was traced before it. A client or server that held the file would add 100 MiB.
     """
     size = 100 * 2**20
-    [volume, _] = await moi_client.volumes.raw.list().collect()
+    [volume, _] = await moi_fast.volumes.raw.list().collect()
     [file] = add_files(fast, volume, 1, size=size)
-    download = moi_client.volumes.raw.download(volume.id, file["id"])
+    download = moi_fast.volumes.raw.download(volume.id, file["id"])
     expected = hashlib.sha256()
     block = pattern(f"raw/{volume.id}/{file['id']}")
     for start in range(0, size, len(block)):
@@ -549,19 +545,17 @@ async def test_a_100_mb_download_streams_in_bounded_memory(
 # -- metrics ----------------------------------------------------------------------------------
 
 
-async def test_metrics_are_derived_from_what_happened(
-    fast: Emulator, moi_client: MOIClient
-) -> None:
-    raw, target = await setup_volumes(moi_client, "metrics")
+async def test_metrics_are_derived_from_what_happened(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "metrics")
     files = add_files(fast, raw, 4, size=1000)
-    workflow = await create_workflow(moi_client, "measured", raw, target)
-    job = await moi_client.jobs.list(workflow_id=workflow.id).first()
+    workflow = await create_workflow(moi_fast, "measured", raw, target)
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi_client.jobs.wait(job.id, timeout=10, interval=0.01, max_interval=0.05)
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
 
     end = datetime.now(UTC) + timedelta(minutes=1)
     start = end - timedelta(minutes=10)
-    series = await moi_client.metrics.query(
+    series = await moi_fast.metrics.query(
         [
             MetricName.PROCESS_FINISH_JOB_COUNT,
             MetricName.LOAD_FILE_COUNT,
@@ -622,15 +616,15 @@ def documented_keys(name: str, *path: str | int) -> set[str]:
 
 
 async def test_the_emulator_answers_with_the_documented_shapes(
-    fast: Emulator, moi_client: MOIClient
+    fast: Emulator, moi_fast: MOIClient
 ) -> None:
-    raw, target = await setup_volumes(moi_client, "shapes")
+    raw, target = await setup_volumes(moi_fast, "shapes")
     add_files(fast, raw, 1)
-    workflow = await create_workflow(moi_client, "shapes", raw, target)
-    job = await moi_client.jobs.list(workflow_id=workflow.id).first()
+    workflow = await create_workflow(moi_fast, "shapes", raw, target)
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi_client.jobs.wait(job.id, timeout=10, interval=0.01)
-    [file] = await moi_client.volumes.processed.files(target.id).collect()
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01)
+    [file] = await moi_fast.volumes.processed.files(target.id).collect()
 
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{fast.url}/auth/login", json=fast.moi_credentials) as resp:
@@ -644,12 +638,14 @@ async def test_the_emulator_answers_with_the_documented_shapes(
                 return await r.json()
 
         byoa = "/byoa/api/v1"
+        paths = resolve_paths(fast.api)
+        wf, jobs = paths.workflows, paths.jobs
         answers = {
-            "workflow_list": (await call("GET", f"{byoa}/index_workflow"), ("workflows", 0)),
-            "workflow_get": (await call("GET", f"{byoa}/index_workflow/{workflow.id}"), ()),
-            "job_list": (await call("GET", f"{byoa}/index_workflow_job"), ("jobs", 0)),
-            "job_get": (await call("GET", f"{byoa}/index_workflow_job/{job.id}"), ()),
-            "job_files": (await call("GET", f"{byoa}/index_workflow_job/{job.id}/files"), ()),
+            "workflow_list": (await call("GET", wf), ("workflows", 0)),
+            "workflow_get": (await call("GET", f"{wf}/{workflow.id}"), ()),
+            "job_list": (await call("GET", jobs), ("jobs", 0)),
+            "job_get": (await call("GET", f"{jobs}/{job.id}"), ()),
+            "job_files": (await call("GET", f"{jobs}/{job.id}/files"), ()),
             "processed_volume_files": (
                 await call("POST", f"{byoa}/explore/volumes/{target.id}/files"),
                 ("items", 0),
@@ -690,20 +686,21 @@ async def test_the_emulator_answers_with_the_documented_shapes(
         async with http.delete(fast.url + blocks, json={}, headers=headers) as r:
             assert r.status == 422
             assert (await r.json())["detail"][0]["loc"] == ["body", "ids"]
-        # The seed's update was documented as POST, the example used PUT: both work (D18).
+        # The seed's update was documented as POST, the example used PUT: both work
+        # (docs/wire/moi.md#d18).
         graph = PIPELINE.to_dict()
         async with http.post(
-            fast.url + f"{byoa}/workflow_meta/{workflow.id}",
+            fast.url + f"{wf}/{workflow.id}",
             json={"name": "renamed", "workflow": graph},
             headers=headers,
         ) as r:
             assert (await r.json()) == {"code": "ok", "msg": "ok", "data": None}
-        # Retry by query (the Era-B docs' form, D19).
-        retry = f"{byoa}/workflow_job/{job.id}/files?file_ids=nope"
+        # Retry by query (the Era-B docs' form, docs/wire/moi.md#d19).
+        retry = f"{jobs}/{job.id}/files?file_ids=nope"
         async with http.post(fast.url + retry, headers=headers) as r:
             assert r.status == 404 and "detail" in await r.json()
         # BYOA itself requires user-id (the token check answers 401 first when it is on).
         fast.state.moi_auth_check = None
-        async with http.get(fast.url + f"{byoa}/index_workflow", headers={}) as r:
+        async with http.get(fast.url + wf, headers={}) as r:
             assert r.status == 422
             assert (await r.json())["detail"][0]["loc"] == ["header", "user-id"]

@@ -20,6 +20,7 @@ from asyncsdk import (
     WaitTimeoutError,
 )
 from asyncsdk.emulator import Emulator
+from asyncsdk.emulator._state import Generation
 
 OSS = OSSConfig(
     endpoint="oss-cn-hangzhou.aliyuncs.com",
@@ -30,11 +31,13 @@ OSS = OSSConfig(
 
 
 @pytest.fixture
-async def fast() -> AsyncIterator[tuple[Emulator, MOIClient]]:
-    # Quick file steps and a high failure rate, so every path of the state machine shows.
+async def fast(api: Generation) -> AsyncIterator[tuple[Emulator, MOIClient]]:
+    # Quick file steps and a high failure rate, so every path of the state machine shows; in
+    # each API generation (the current one answers /task/get with the task itself, its
+    # status named and its times as strings).
     async with (
-        Emulator(task_file_seconds=0.05, task_file_failure_rate=0.3, seed=7) as emu,
-        MOIClient(emu.url, **emu.moi_credentials) as moi,
+        Emulator(task_file_seconds=0.05, task_file_failure_rate=0.3, seed=7, api=api) as emu,
+        MOIClient(emu.url, paths=api, **emu.moi_credentials) as moi,
     ):
         yield emu, moi
 
@@ -90,7 +93,7 @@ async def test_a_once_task_loads_its_files_and_finishes(fast: tuple[Emulator, MO
     assert task is not None
     assert task.status is TaskStatus.RUNNING
     assert task.source_config.common_file_task_config.uris == ("data/f03/",)
-    done = await moi.tasks.wait(task.id, timeout=20, interval=0.05)
+    done = await moi.tasks.wait(task.id, max_wait=20, interval=0.05)
     assert done.status is TaskStatus.FINISHED
     counts = await moi.tasks.file_counts(task.id)
     assert counts.total == 20  # 200 files over 10 folders
@@ -105,13 +108,13 @@ async def test_retrying_failed_files_completes_the_task(fast: tuple[Emulator, MO
     emu, moi = fast
     task = await moi.tasks.create(100001, a_volume(emu), ["data/f05/"], name="f05", resolve=True)
     assert task is not None
-    await moi.tasks.wait(task.id, timeout=20, interval=0.05)
+    await moi.tasks.wait(task.id, max_wait=20, interval=0.05)
     failed = await moi.tasks.files(task.id, status=[TaskFileStatus.FAILED]).collect()
     assert failed and all(f.reason for f in failed)
-    assert await moi.tasks.retry_failed(task.id) == len(failed)
+    assert sorted(await moi.tasks.retry_failed(task.id)) == sorted(f.id for f in failed)
     retrying = await moi.tasks.files(task.id, status=[TaskFileStatus.RETRYING]).collect()
     assert {f.id for f in retrying} == {f.id for f in failed}
-    await moi.tasks.wait(task.id, timeout=20, interval=0.05)
+    await moi.tasks.wait(task.id, max_wait=20, interval=0.05)
     assert (await moi.tasks.file_counts(task.id)).failed == 0
 
 
@@ -129,13 +132,13 @@ async def test_pause_and_resume(fast: tuple[Emulator, MOIClient]) -> None:
     assert task is not None
     await moi.tasks.pause(task.id)
     assert (await moi.tasks.get(task.id)).status in (TaskStatus.PAUSING, TaskStatus.PAUSED)
-    paused = await moi.tasks.wait(task.id, until=[TaskStatus.PAUSED], timeout=10, interval=0.05)
+    paused = await moi.tasks.wait(task.id, until=[TaskStatus.PAUSED], max_wait=10, interval=0.05)
     assert paused.status is TaskStatus.PAUSED
     await moi.tasks.resume(task.id)
     assert (await moi.tasks.get(task.id)).status is TaskStatus.RUNNING
     # A periodic task never finishes: waiting for it runs out of time, with its last state.
     with pytest.raises(WaitTimeoutError) as info:
-        await moi.tasks.wait(task.id, timeout=0.3, interval=0.05)
+        await moi.tasks.wait(task.id, max_wait=0.3, interval=0.05)
     assert info.value.last.status is TaskStatus.RUNNING  # type: ignore[attr-defined]
 
 
@@ -148,7 +151,7 @@ async def test_list_filters_and_order(emulator: Emulator, moi: MOIClient) -> Non
         is LoadIntervalType.HOUR
         for t in hourly
     )
-    newest_first = await moi.tasks.list(order_by="created_at", is_desc=True).collect()
+    newest_first = await moi.tasks.list(order_by="created_at", descending=True).collect()
     stamps = [t.created_at for t in newest_first]
     assert stamps == sorted(stamps, reverse=True)  # type: ignore[type-var]
     assert len(newest_first) == emulator.config.tasks
@@ -184,7 +187,7 @@ async def test_task_input_is_checked_before_sending(emulator: Emulator, moi: MOI
     with pytest.raises(InvalidInputError, match="task_id"):
         await moi.tasks.get("")
     with pytest.raises(InvalidInputError, match="file_ids"):
-        await moi.tasks.retry("1", [])
+        await moi.tasks.retry_files("1", [])
     with pytest.raises(InvalidInputError, match="status"):
         moi.tasks.list(status=1)  # type: ignore[arg-type]
     assert emulator.stats.requests == before

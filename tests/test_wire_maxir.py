@@ -18,6 +18,7 @@ from asyncsdk import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    Dataset,
     DataSource,
     DataSourceStatus,
     DecodeError,
@@ -80,7 +81,9 @@ async def test_dataset_create_sends_name_description_and_user_id_in_the_body() -
     with MockHTTP() as mock:
         mock.post(f"{API}/datasets", payload=ok({"id": "dset-new"}), headers=TRACE)
         async with client() as mx:
-            assert await mx.datasets.create("Q3", description="sales", trace_id="t-1") == "dset-new"
+            assert await mx.datasets.create("Q3", description="sales", trace_id="t-1") == Dataset(
+                "dset-new", "Q3", "sales"
+            )
         call = only(mock, "POST", f"{API}/datasets")
     assert call["json"] == {"name": "Q3", "description": "sales", "user_id": USER}
     assert call["params"] == []
@@ -602,7 +605,7 @@ LONG = "x" * 125 + ".csv"  # 129 characters
         (lambda mx: mx.datasources.upload_file(b"", filename="e.csv"), "empty"),
         (lambda mx: mx.datasources.upload_file(b"x", filename="e.exe"), "extensions"),
         (lambda mx: mx.datasources.upload_file("/nonexistent/q3.csv"), "cannot read"),
-        (lambda mx: mx.datasources.wait_until_synched("d", "s", invalid_grace=-1), "grace"),
+        (lambda mx: mx.datasources.wait("d", "s", invalid_grace=-1), "grace"),
         (lambda mx: mx.datasets.create(""), "name"),
         (lambda mx: mx.datasets.update("d"), "pass name, description"),
         (lambda mx: mx.datasets.get("d", trace_id="t" * 200), "200 characters"),

@@ -49,7 +49,7 @@ def only(mock: MockHTTP, method: str, url: str) -> dict[str, Any]:
 
 async def test_connector_create(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.post(f"{BASE}/connectors", payload=ok())
-    assert await moi_mocked.connectors.create("s3-1", S3) is None
+    assert await moi_mocked.connectors.create("s3-1", S3) is None  # type: ignore[func-returns-value]  # the documented None
     body = only(mock, "POST", f"{BASE}/connectors")["json"]
     assert body == {
         "name": "s3-1",
@@ -93,7 +93,7 @@ async def test_connector_list_query(mock: MockHTTP, moi_mocked: MOIClient) -> No
     url = f"{BASE}/connectors/list?is_desc=true&keyword=c1&order_by=created_at&page=1&page_size=20"
     mock.get(url, payload=ok({"connectors": [{"id": 1}], "total": 1}))
     got = await moi_mocked.connectors.list(
-        keyword="c1", order_by="created_at", is_desc=True, page_size=20
+        keyword="c1", order_by="created_at", descending=True, page_size=20
     ).collect()
     assert [c.id for c in got] == ["1"]
     assert only(mock, "GET", url)["json"] is None
@@ -163,7 +163,7 @@ async def test_task_list_query_matches_the_seed_example(
         status=[TaskStatus.RUNNING, TaskStatus.PAUSING, TaskStatus.PAUSED, TaskStatus.FINISHED],
         load_interval_types=[LoadIntervalType.ONCE, LoadIntervalType.MINUTE],
         order_by="end_at",
-        is_desc=False,
+        descending=False,
         page_size=10,
     )
     assert [t.id async for t in tasks] == [TASK["id"]]
@@ -203,7 +203,7 @@ async def test_task_actions_send_the_task_id(
 
 async def test_task_retry(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.post(f"{BASE}/task/retry", payload=ok())
-    await moi_mocked.tasks.retry("1889074091616481280", ["1889074111245824000"])
+    await moi_mocked.tasks.retry_files("1889074091616481280", ["1889074111245824000"])
     assert only(mock, "POST", f"{BASE}/task/retry")["json"] == {
         "task_id": "1889074091616481280",
         "ids": ["1889074111245824000"],

@@ -35,7 +35,7 @@ from asyncsdk import (
     WorkflowStatus,
 )
 from asyncsdk.emulator import MOICredentials
-from asyncsdk.moi import SEED
+from asyncsdk.moi import SEED_PATHS
 
 from ._mock_http import MockHTTP
 from .wire import BASE, jwt, ok
@@ -118,7 +118,7 @@ async def test_workflow_create_sends_the_documented_body_and_returns_none(
     mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     mock.post(url(f"{BYOA}/index_workflow"), payload=byoa(None))
-    result = await moi_mocked.workflows.create(
+    result = await moi_mocked.workflows.create(  # type: ignore[func-returns-value]
         "wf-3",
         source_volume_ids=[RAW],
         source_volume_names=["b-vol1"],
@@ -261,7 +261,7 @@ async def test_workflow_list_pages_by_offset_and_limit(
         name_search="wf",
         status=[WorkflowStatus.COMPLETED],
         file_types=[FileType.PDF],
-        sort_order="ascend",
+        descending=False,
         page_size=2,
     ).collect()
     assert [w.id for w in found] == [WF, "w2", "w3"]
@@ -371,7 +371,13 @@ async def test_job_list_pages_by_page_num_with_a_workflow_filter(
     jobs = await moi_mocked.jobs.list(workflow_id=WF, page_size=10, max_items=10).collect()
     assert len(jobs) == 10
     [call] = calls(mock, "GET", f"{BYOA}/index_workflow_job")
-    assert call["query"] == [("page_num", "1"), ("page_size", "10"), ("workflow_id", WF)]
+    # Both page names: the seed-era spec reads page_num, the current service page.
+    assert call["query"] == [
+        ("page", "1"),
+        ("page_num", "1"),
+        ("page_size", "10"),
+        ("workflow_id", WF),
+    ]
     first = jobs[0]
     assert first.id == JOB and first.workflow_name == "wf-2"
     assert first.status == JobStatus.COMPLETED and first.finished
@@ -426,7 +432,7 @@ async def test_job_files_page_by_page_num_with_status_filter(
         url(path), payload=byoa({"files": [{**item, "id": "f3"}], "file_total": 3, **counters})
     )
     files = await moi_mocked.jobs.files(
-        JOB, statuses=[JobFileStatus.FAILED, JobFileStatus.STOPPED], page_size=2
+        JOB, status=[JobFileStatus.FAILED, JobFileStatus.STOPPED], page_size=2
     ).collect()
     assert [f.id for f in files] == [item["id"], "f2", "f3"]  # file_total (3) ends the listing
     sent = sorted(c["query"] for c in calls(mock, "GET", path))
@@ -440,8 +446,8 @@ async def test_documented_job_files_and_counts_parse(mock: MockHTTP, moi_mocked:
     path = f"{BYOA}/index_workflow_job/0194f423-c2a7-7cc5-87ce-97fa942ac6ce/files"
     mock.get(url(path), payload=doc("job_files"), repeat=True)
     [file] = await moi_mocked.jobs.files("0194f423-c2a7-7cc5-87ce-97fa942ac6ce").collect()
-    assert file.file_name == "红楼梦(通行本)简体横排.pdf"
-    assert file.file_status == JobFileStatus.COMPLETED and file.error_message == ""
+    assert file.name == "红楼梦(通行本)简体横排.pdf"
+    assert file.status == JobFileStatus.COMPLETED and file.error_message == ""
     assert file.end_time == datetime(2025, 2, 11, 8, 37, 53, tzinfo=UTC)
     counts = await moi_mocked.jobs.file_counts("0194f423-c2a7-7cc5-87ce-97fa942ac6ce")
     assert (counts.total, counts.completed, counts.failed, counts.pending) == (1, 1, 0, 0)
@@ -489,7 +495,7 @@ async def test_wait_polls_until_the_job_finishes(mock: MockHTTP, moi_mocked: MOI
     mock.get(url(path), payload=byoa({**job, "status": 1}))
     mock.get(url(path), payload=byoa({**job, "status": 1}))
     mock.get(url(path), payload=byoa({**job, "status": 3}))
-    done = await moi_mocked.jobs.wait(JOB, timeout=30, interval=0.01, max_interval=0.02)
+    done = await moi_mocked.jobs.wait(JOB, max_wait=30, interval=0.01, max_interval=0.02)
     assert done.status == JobStatus.FAILED
     assert len(calls(mock, "GET", path)) == 3
 
@@ -499,7 +505,7 @@ async def test_wait_times_out_with_the_last_state(mock: MockHTTP, moi_mocked: MO
     job = doc("job_get")["data"]
     mock.get(url(path), payload=byoa({**job, "status": 1, "processed_count": 4}), repeat=True)
     with pytest.raises(WaitTimeoutError) as info:
-        await moi_mocked.jobs.wait(JOB, timeout=0.1, interval=0.02, max_interval=0.02)
+        await moi_mocked.jobs.wait(JOB, max_wait=0.1, interval=0.02, max_interval=0.02)
     last = info.value.last
     assert isinstance(last, Job)
     assert last.processed_count == 4
@@ -622,8 +628,8 @@ async def test_processed_files_page_through_the_body(mock: MockHTTP, moi_mocked:
         VOL,
         types=[FileType.PDF],
         exclude_status=[JobFileStatus.FAILED],
-        sort_by="created_at",
-        is_desc=False,
+        order_by="created_at",
+        descending=False,
         page_size=2,
     ).collect()
     assert [f.id for f in files] == [i["id"] for i in items]
@@ -642,8 +648,8 @@ async def test_documented_processed_files_parse(mock: MockHTTP, moi_mocked: MOIC
     files = await moi_mocked.volumes.processed.files(VOL).collect()
     assert calls(mock, "POST", path)[0]["json"] == {"offset": 0, "limit": 100}
     first = files[0]
-    assert first.source_file_id == RAW_FILE and first.file_status == JobFileStatus.COMPLETED
-    assert first.duration == 300 and first.file_size == 6787457
+    assert first.source_file_id == RAW_FILE and first.status == JobFileStatus.COMPLETED
+    assert first.duration == 300 and first.size == 6787457
     assert first.created_at == datetime(2025, 2, 12, 17, 46, 16, tzinfo=UTC)
 
 
@@ -744,7 +750,9 @@ async def test_metrics_validates_before_sending(mock: MockHTTP, moi_mocked: MOIC
 async def test_metrics_path_override_and_metrics_url_on_another_host(mock: MockHTTP) -> None:
     credentials: MOICredentials = {"account_name": "acct-7", "username": "u", "password": "p"}
     end = datetime(2025, 2, 10, 2, 0, 24, tzinfo=UTC)
-    async with MOIClient(BASE, paths=evolve(SEED, metrics="/ob/metrics"), **credentials) as moi:
+    async with MOIClient(
+        BASE, paths=evolve(SEED_PATHS, metrics="/ob/metrics"), **credentials
+    ) as moi:
         mock.post(url("/ob/metrics"), payload=doc("metrics"))
         series = await moi.metrics.query(
             "PipelineLoadFileCount", end - timedelta(hours=1), end, timedelta(minutes=1)

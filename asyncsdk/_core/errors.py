@@ -20,6 +20,7 @@ __all__ = [
     "CallCancelledError",
     "ClientClosedError",
     "ConflictError",
+    "DataSourceSyncError",
     "DecodeError",
     "InvalidInputError",
     "NotFoundError",
@@ -29,6 +30,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "TransportError",
+    "WaitTimeoutError",
     "WrongEventLoopError",
     "error_class_for_status",
 ]
@@ -317,3 +319,26 @@ def error_class_for_status(status: int) -> type[APIError]:
     if 400 <= status < 500:
         return BadRequestError
     return APIError
+
+
+# -- waiting (resources' ``wait``) ----------------------------------------------------------
+
+
+class WaitTimeoutError(AsyncSDKError, TimeoutError):
+    """A wait ran out of time (its ``max_wait``) before the resource reached the state waited
+    for. ``last`` holds the last state seen, so the caller can report or decide what to do."""
+
+    def __init__(self, message: str, *, last: object = None) -> None:
+        super().__init__(message)
+        self.last = last
+
+
+class DataSourceSyncError(AsyncSDKError):
+    """A data source ended ``invalid``: the service could not process its file.
+
+    ``datasource`` is the data source as last seen. Upload the file again (after fixing it).
+    """
+
+    def __init__(self, message: str, *, datasource: object) -> None:
+        super().__init__(message)
+        self.datasource = datasource

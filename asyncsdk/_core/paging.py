@@ -333,7 +333,7 @@ class AsyncPaginator(Generic[T]):
         async for page in moi.tasks.list(page_size=100).pages():
             ...
         tasks = await moi.tasks.list(max_items=500).collect()
-        newest = await moi.tasks.list(order_by="created_at", is_desc=True).first()
+        newest = await moi.tasks.list(order_by="created_at", descending=True).first()
 
     Each ``async for`` (or ``pages()``, ``collect()``) is its own pass, starting from the
     beginning or from ``resume_from``; its iterator has its own ``resume_token``.

@@ -1,10 +1,25 @@
-"""What every service resource shares: its session, and the one way to build a listing."""
+"""The base of every service resource (``moi.tasks``, ``mx.datasources``...).
+
+A resource method names its endpoint and its arguments, and nothing else: one of the helpers
+here (``_get``, ``_post``, ``_put``, ``_delete``, ``_list``, ``_list_all``, ``_download``)
+builds the request, checks the per-call options once and hands them to the session untouched.
+Ids reach a path only through :meth:`Resource._path`, which makes each one exactly one path
+segment. What a service adds to every call (a user id, a trace header) comes in
+through one hook, :meth:`Resource._placement`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar, overload
 
+from attrs import define, field
+
+from . import checks
+from .convert import structure
+from .download import Download, DownloadSource
+from .errors import InvalidInputError
+from .options import CallOptions, call_options, page_options, split_page_options
 from .paging import (
     AsyncPaginator,
     CursorPaging,
@@ -13,50 +28,245 @@ from .paging import (
     PageResult,
     _default_key,
 )
-from .retry import RetryPolicy
 from .session import Response, Session, encode_params
 
-__all__ = ["Resource"]
+__all__ = ["Placement", "Resource", "items", "page_reader"]
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 # Unpaged listings answer everything at once; one "page" holds it all.
 _WHOLE_LISTING = 1 << 30
+_PAGING_ONLY = ("page_size", "prefetch", "concurrency", "resume_from")
 
 
-class Resource:
-    """Base of every service resource (``moi.tasks``, ``mx.datasources``...)."""
+@define(frozen=True)
+class Placement:
+    """What a service adds to one call: query parameters, body fields and headers."""
 
-    def __init__(self, session: Session) -> None:
+    query: Mapping[str, Any] = field(factory=dict)
+    body: Mapping[str, Any] = field(factory=dict)
+    headers: Mapping[str, str] = field(factory=dict)
+
+
+_NOTHING = Placement()
+
+
+def items(data: Any, key: str) -> list[Any]:
+    """``data[key]`` of a list answer, where null or a missing key means "none"."""
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object with {key!r}, got {type(data).__name__}")
+    found = data.get(key)
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise TypeError(f"{key!r} must be a list, got {type(found).__name__}")
+    return found
+
+
+def page_reader(
+    model: type[T], key: str, *, total: str = "total"
+) -> Callable[[Any], PageResult[T]]:
+    """The reader of a numbered page holding ``model`` items under ``key``."""
+
+    def read(data: Any) -> PageResult[T]:
+        return PageResult(structure(items(data, key), list[model]), total=data.get(total))  # type: ignore[valid-type]
+
+    return read
+
+
+class Resource(Generic[P]):
+    """Base of every service resource; ``P`` is the service's path table."""
+
+    def __init__(self, session: Session, paths: P) -> None:
         self._session = session
+        self._paths = paths
 
-    def _paginate(
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    # -- what subclasses may change ----------------------------------------------------------
+
+    def _placement(self, method: str, scope: Any) -> Placement:
+        """What the service adds to a call. ``scope`` is what the resource method passed (who the
+        call acts for, a trace id...); the base adds nothing and takes none."""
+        if scope is not None:
+            raise TypeError(f"{type(self).__name__} takes no call scope")
+        return _NOTHING
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _path(template: str, **ids: object) -> str:
+        """``template`` with each id put in as exactly one path segment (see
+        :func:`checks.path_segment`): the only way an id reaches a path."""
+        return template.format(
+            **{name: checks.path_segment(name, value) for name, value in ids.items()}
+        )
+
+    # -- single calls --------------------------------------------------------------------------
+
+    async def _request(
         self,
         method: str,
         path: str,
         *,
-        style: CursorPaging | NumberedPaging,
-        parse_page: Callable[[Any], PageResult[T]],
-        peek_page: Callable[[Any], PageResult[Any]] | None = None,
+        idempotent: bool,
+        options: Mapping[str, Any],
         params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        form: Callable[[], Any] | None = None,
+        parse: Callable[[Any], Any] | None = None,
+        absent_ok: bool = False,
+        scope: Any = None,
+    ) -> Any:
+        checked = call_options(options)
+        place = self._placement(method, scope)
+        if place.query:
+            params = {**(params or {}), **place.query}
+        if place.body and form is None:
+            json = {**(json or {}), **place.body}
+        return await self._session.request(
+            method,
+            path,
+            params=params,
+            json=json,
+            form=form,
+            headers=place.headers or None,
+            idempotent=idempotent,
+            absent_ok_on_retry=absent_ok,
+            parse=parse,
+            options=checked,
+        )
+
+    async def _get(
+        self,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        options: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
+        scope: Any = None,
+    ) -> T:
+        """A read: safe to repeat, so retried like any idempotent call."""
+        result: T = await self._request(
+            "GET", path, params=params, parse=parse, idempotent=True, scope=scope, options=options
+        )
+        return result
+
+    @overload
+    async def _post(
+        self,
+        path: str,
+        *,
+        idempotent: bool,
+        options: Mapping[str, Any],
+        parse: Callable[[Any], T],
+        json: Any = None,
+        form: Callable[[], Any] | None = None,
+        absent_ok: bool = False,
+        scope: Any = None,
+    ) -> T: ...
+
+    @overload
+    async def _post(
+        self,
+        path: str,
+        *,
+        idempotent: bool,
+        options: Mapping[str, Any],
+        parse: None = None,
+        json: Any = None,
+        form: Callable[[], Any] | None = None,
+        absent_ok: bool = False,
+        scope: Any = None,
+    ) -> Any: ...
+
+    async def _post(
+        self,
+        path: str,
+        *,
+        idempotent: bool,
+        options: Mapping[str, Any],
+        parse: Callable[[Any], T] | None = None,
+        json: Any = None,
+        form: Callable[[], Any] | None = None,
+        absent_ok: bool = False,
+        scope: Any = None,
+    ) -> Any:
+        """A POST; ``idempotent`` says whether repeating it is harmless (creates are not)."""
+        return await self._request(
+            "POST",
+            path,
+            json=json,
+            form=form,
+            parse=parse,
+            idempotent=idempotent,
+            absent_ok=absent_ok,
+            scope=scope,
+            options=options,
+        )
+
+    async def _put(
+        self, path: str, *, json: Any, options: Mapping[str, Any], scope: Any = None
+    ) -> None:
+        """A PUT: it replaces what is there, so repeating it is harmless."""
+        await self._request("PUT", path, json=json, idempotent=True, scope=scope, options=options)
+
+    async def _delete(
+        self,
+        path: str,
+        *,
+        options: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        absent_ok: bool = True,
+        scope: Any = None,
+    ) -> None:
+        """A DELETE: safe to retry, and (``absent_ok``) a repeated attempt that finds the
+        record gone means an earlier attempt deleted it."""
+        await self._request(
+            "DELETE",
+            path,
+            params=params,
+            json=json,
+            idempotent=True,
+            absent_ok=absent_ok,
+            scope=scope,
+            options=options,
+        )
+
+    # -- listings ------------------------------------------------------------------------------
+
+    def _list(
+        self,
+        path: str,
+        parse_page: Callable[[Any], PageResult[T]],
+        *,
+        style: CursorPaging | NumberedPaging,
+        options: Mapping[str, Any],
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
         in_body: bool = False,
-        page_size: int,
-        max_items: int | None,
-        prefetch: int,
-        concurrency: int,
-        resume_from: str | None,
-        timeout: float | None,
-        retry: RetryPolicy | None,
+        scope: Any = None,
+        default_page_size: int = 100,
+        peek_page: Callable[[Any], PageResult[Any]] | None = None,
         key: Callable[[Any], Any] | None = _default_key,
     ) -> AsyncPaginator[T]:
-        """A paginator over ``method path``; the paging parameters go in the query string, or
-        in the JSON body with ``in_body=True`` (MOI's POST listings). ``headers`` go with every
-        page (the pages are one logical call, e.g. under one trace id). ``peek_page`` reads
-        only the paging metadata from the data, so the next page is requested before
+        """A paginator over ``method path``: filters (``params``, None values left out) and the
+        paging parameters go in the query string, or in the JSON body with ``in_body=True``
+        (listings sent as POST). The call options apply to every page request. ``peek_page``
+        reads only the paging metadata from the data, so the next page is requested before
         ``parse_page`` builds this one's models. ``key`` is an item's identity (its ``id`` by
         default), which keeps numbered listings exact while rows move."""
-        fixed = {key: value for key, value in (params or {}).items() if value is not None}
+        call, paging = split_page_options(page_options(options))
+        place = self._placement(method, scope)
+        fixed = {
+            name: value
+            for name, value in {**(params or {}), **place.query}.items()
+            if value is not None
+        }
+        headers = place.headers or None
         session = self._session
 
         async def fetch(request: PageRequest) -> tuple[Response, Any]:
@@ -68,8 +278,7 @@ class Resource:
                 json=merged if in_body else None,
                 headers=headers,
                 idempotent=True,
-                timeout=timeout,
-                retry=retry,
+                options=call,
             )
 
         def parse(answer: tuple[Response, Any]) -> PageResult[T]:
@@ -82,56 +291,70 @@ class Resource:
         # Resume tokens are tied to the endpoint and its filters, so a token from another
         # listing is refused instead of silently skipping the wrong items.
         identity = f"{method} {path} {sorted(encode_params(fixed))}"
+        paging.setdefault("page_size", default_page_size)
         return AsyncPaginator(
             fetch,
             style,
             parse=parse,
             peek=None if peek_page is None else peek,
+            listing=identity,
             retries=lambda: session.stats.retries,
             call=(method, path),
             key=key,
-            listing=identity,
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
+            **paging,
         )
 
-    def _unpaged(
+    def _list_all(
         self,
-        method: str,
         path: str,
-        *,
         parse: Callable[[Any], Sequence[T]],
+        *,
+        options: Mapping[str, Any],
+        method: str = "GET",
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        max_items: int | None,
-        timeout: float | None,
-        retry: RetryPolicy | None,
     ) -> AsyncPaginator[T]:
-        """An :class:`AsyncPaginator` over a listing the service does not page (MOI's raw
-        volumes, their files, processed volumes): one request answers everything, so every
-        list call has the same shape whether or not the service pages it."""
+        """A listing the service does not page: one request answers everything, behind the
+        same paginator as every other listing, so every list call has one shape. Of the paging
+        options only ``max_items`` applies; the others are refused rather than ignored."""
+        call, paging = split_page_options(page_options(options))
+        unused = sorted(name for name in _PAGING_ONLY if paging.get(name) is not None)
+        if unused:
+            raise InvalidInputError(
+                f"this listing is not paged by the service: {', '.join(unused)} "
+                "does not apply (max_items does)"
+            )
         session = self._session
 
         async def fetch(_: PageRequest) -> PageResult[T]:
-            items = await session.request(
+            found = await session.request(
                 method,
                 path,
                 params=params,
                 json=json,
                 idempotent=True,
                 parse=parse,
-                timeout=timeout,
-                retry=retry,
+                options=call,
             )
-            return PageResult(items, total=len(items), has_more=False)
+            return PageResult(found, total=len(found), has_more=False)
 
         return AsyncPaginator(
             fetch,
             NumberedPaging(),
             listing=f"{method} {path} {sorted((params or {}).items())} {json!r}",
             page_size=_WHOLE_LISTING,
-            max_items=max_items,
+            max_items=paging.get("max_items"),
         )
+
+    # -- downloads -----------------------------------------------------------------------------
+
+    def _download(
+        self,
+        locate: Callable[[], Awaitable[DownloadSource]],
+        *,
+        chunk_size: int,
+        options: CallOptions,
+    ) -> Download:
+        """A :class:`Download` that locates its bytes with ``locate`` (an API call, or a path)
+        and fetches them under ``options`` (checked already)."""
+        return Download(self._session, locate, chunk_size=chunk_size, options=options)

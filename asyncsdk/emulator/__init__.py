@@ -10,13 +10,23 @@ benchmarks exercise the real wire::
         async with MaxirClient(emu.url, **emu.maxir_credentials) as mx:
             ...
 
-From a shell: ``python -m asyncsdk.emulator --port 8000`` (or ``asyncsdk emulator``).
+It speaks one generation of the MOI API, ``api="seed"`` (the default) or ``api="current"``
+(what the vendor's own clients speak), and accepts both the login flow and an API key in the
+``moi-key`` header (``emu.api_key``). It is strict: a query parameter or body field a route does
+not read is refused with a 400 that names it (``strict=False`` to turn that off).
+
+Each resource module lists its endpoints in a route table (``ROUTES``) of handlers that are
+plain functions of ``(state, request)``.
+
+From a shell: ``python -m asyncsdk.emulator --port 8000 [--api current]`` (or
+``asyncsdk emulator``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -35,12 +45,20 @@ from . import (
     moi_tasks,
     moi_volumes,
 )
-from ._http import MOIError, moi_error_response
+from ._http import CURRENT_API, REQUEST_ID, STRICT, MOIError, ParamError, moi_error_response
 from ._processing import ProcessingStore
-from ._state import EmulatorConfig, EmulatorState, EmulatorStats, RequestRecord
+from ._state import (
+    GENERATIONS,
+    EmulatorConfig,
+    EmulatorState,
+    EmulatorStats,
+    Generation,
+    RequestRecord,
+)
 from .drift import Churn
 from .faults import Fault
 from .maxir import MaxirStore
+from .moi_auth import AUTH_KIND
 
 __all__ = [
     "Churn",
@@ -48,6 +66,7 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorStats",
     "Fault",
+    "Generation",
     "MOICredentials",
     "MaxirCredentials",
     "RequestRecord",
@@ -66,6 +85,11 @@ def build_app(state: EmulatorState) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         state.stats.requests += 1
+        caller_request_id = request.headers.get("X-Request-ID")
+        REQUEST_ID.set(caller_request_id or str(uuid.uuid4()))
+        STRICT.set(state.config.strict)
+        CURRENT_API.set(state.config.api == "current")
+        AUTH_KIND.set(None)
         fault = None
         try:
             for tick in state.tickers:
@@ -77,6 +101,8 @@ def build_app(state: EmulatorState) -> web.Application:
                 response = await handler(request)
         except MOIError as error:
             response = moi_error_response(error)
+        except ParamError as error:
+            response = moi_error_response(MOIError(400, "ErrInvalidParam", error.msg))
         route = request.match_info.route.resource
         state.stats.by_route[
             f"{request.method} {route.canonical if route is not None else request.path}"
@@ -93,6 +119,8 @@ def build_app(state: EmulatorState) -> web.Application:
                 attempt=int(attempt["attempt"]) if "attempt" in attempt else None,
                 backoff=attempt.get("backoff"),
                 fault=fault.kind if fault is not None else None,
+                request_id=caller_request_id,
+                auth=AUTH_KIND.get(),
             )
         )
         return response
@@ -115,10 +143,10 @@ def build_app(state: EmulatorState) -> web.Application:
     state.moi_connectors = moi_connectors.setup(app, state)
     state.moi_tasks = moi_tasks.setup(app, state, state.moi_connectors)
     state.maxir = maxir.setup(app, state)
-    state.processing = processing = ProcessingStore(state)
-    moi_byoa.setup(app, state, processing)
-    moi_volumes.setup(app, state, processing)
-    moi_metrics.setup(app, state, processing)
+    state.processing = ProcessingStore(state)
+    moi_byoa.setup(app, state)
+    moi_volumes.setup(app, state)
+    moi_metrics.setup(app, state)
     _blobs.setup(app, state.blobs)
     return app
 
@@ -158,6 +186,10 @@ class Emulator:
         if config is not None and options:
             raise TypeError("pass either an EmulatorConfig or keyword options, not both")
         self.config = config if config is not None else EmulatorConfig(**options)
+        if self.config.api not in GENERATIONS:
+            raise ValueError(
+                f"api must be one of {', '.join(GENERATIONS)}, got {self.config.api!r}"
+            )
         self.state = EmulatorState(self.config)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -225,6 +257,16 @@ class Emulator:
             "username": self.config.username,
             "password": self.config.password,
         }
+
+    @property
+    def api(self) -> Generation:
+        """The MOI API generation served: ``"seed"`` or ``"current"``."""
+        return self.config.api
+
+    @property
+    def api_key(self) -> str:
+        """The MOI API key this emulator accepts in the ``moi-key`` header."""
+        return self.config.moi_api_key
 
     @property
     def maxir_credentials(self) -> MaxirCredentials:

@@ -2,21 +2,21 @@
 
 Success is ``{"code": "ok", "msg": "ok", "data": ...}`` (see ``_http.byoa_ok``); errors are
 FastAPI's: ``422 {"detail": [{"loc", "msg", "type"}]}`` for validation, ``{"detail": "..."}``
-with the status for the rest (MOI-API.md §3.2). Every business route requires the ``user-id``
-header (FastAPI answers 422 without it).
+with the status for the rest (docs/wire/moi.md#byoa-envelope). Every business route requires the
+``user-id`` header (FastAPI answers 422 without it).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec
 
 from aiohttp import web
 
-from ._http import MOIError, Params, json_response
+from ._http import MOIError, ParamError, Params, json_response
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+P = ParamSpec("P")
 
 
 class ByoaError(Exception):
@@ -38,24 +38,36 @@ def byoa_not_found(msg: str) -> ByoaError:
     return ByoaError(404, msg)
 
 
-def byoa_route(handler: Handler) -> Handler:
-    """Wrap a BYOA handler: check ``user-id``, and answer errors the way FastAPI does."""
+def _value_error(msg: str) -> web.Response:
+    return json_response(
+        {"detail": [{"loc": ["body"], "msg": msg, "type": "value_error"}]}, status=422
+    )
+
+
+def byoa_route(
+    handler: Callable[P, Awaitable[web.StreamResponse]],
+) -> Callable[P, Awaitable[web.StreamResponse]]:
+    """Wrap a BYOA handler (its last argument the request): check ``user-id`` (a caller with an
+    API key has none: the gateway vouches for it), and answer errors the way FastAPI does."""
 
     @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> web.StreamResponse:
+        request = args[-1]
+        assert isinstance(request, web.Request)
         try:
-            if not request.headers.get("user-id"):
+            if not request.headers.get("user-id") and not request.headers.get("moi-key"):
                 raise missing("header", "user-id")
-            return await handler(request)
+            return await handler(*args, **kwargs)
         except ByoaError as error:
             return json_response({"detail": error.detail}, status=error.status)
+        except ParamError as error:
+            if error.unknown:
+                return json_response({"detail": error.msg}, status=400)
+            return _value_error(error.msg)
         except MOIError as error:
-            # The shared parameter readers raise the Go service's error: say it FastAPI's way.
+            # Volume routes share checks with the Go service: say them FastAPI's way.
             if error.status == 400:
-                return json_response(
-                    {"detail": [{"loc": ["body"], "msg": error.msg, "type": "value_error"}]},
-                    status=422,
-                )
+                return _value_error(error.msg)
             return json_response({"detail": error.msg}, status=error.status)
 
     return wrapped
@@ -91,7 +103,7 @@ def body_list(
     out = []
     for n, element in enumerate(value):
         if item is str and isinstance(element, int) and not isinstance(element, bool):
-            element = str(element)  # ids come as strings or numbers (D11)
+            element = str(element)  # ids come as strings or numbers (docs/wire/moi.md#d11)
         if not isinstance(element, item) or isinstance(element, bool):
             raise unprocessable(
                 ["body", name, n], f"Input should be a valid {item.__name__}", "type_error"
@@ -101,7 +113,8 @@ def body_list(
 
 
 def query_int(params: Params, names: tuple[str, ...], default: int, minimum: int) -> int:
-    """An int query parameter under any of ``names`` (aliases, D7), at least ``minimum``."""
+    """An int query parameter under any of ``names`` (aliases, docs/wire/moi.md#d7), at least
+    ``minimum``."""
     for name in names:
         if params.has(name):
             value = params.get_int(name, default)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._state import EmulatorState
 
-# BYOA file statuses are undocumented (D20): the emulator's one table of them.
+# BYOA file statuses are undocumented (docs/wire/moi.md#d20): the emulator's one table of them.
 FILE_PENDING, FILE_PROCESSING, FILE_COMPLETED, FILE_FAILED, FILE_STOPPED = 0, 1, 2, 3, 4
 FINAL_FILE = frozenset({FILE_COMPLETED, FILE_FAILED, FILE_STOPPED})
 FILE_COUNTERS = {
@@ -231,7 +231,8 @@ class ProcessingStore:
 
     def tick(self) -> list[dict[str, Any]]:
         """Start a job for every periodic workflow (interval other than 0), as its schedule
-        would (D8: the emulator does not keep time for schedules; tests call this)."""
+        would (docs/wire/moi.md#d8: the emulator does not keep time for schedules; tests call
+        this)."""
         return [
             self.start_job(w)
             for w in list(self.workflows.values())
@@ -286,6 +287,10 @@ class ProcessingStore:
             "status": JOB_RUNNING,
             "file_ids": [r["id"] for r in records],
             "unfinished": [r["id"] for r in records],  # in start order, as scheduled
+            # The load task whose files started this job, when they came from one.
+            "trigger_task_id": next(
+                (str(f["task_id"]) for _, f in sources if f.get("task_id")), None
+            ),
         }
         self.jobs[job_id] = job
         self._active[job_id] = None

@@ -6,7 +6,7 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from attrs import define, field
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 DEFAULT_ACCOUNT = "0194dfaa-3eda-7ea5-b47c-b4f4f5940e97"
 
+#: The MOI API generations an emulator can speak.
+Generation = Literal["seed", "current"]
+GENERATIONS: tuple[Generation, ...] = ("seed", "current")
+
 
 @define
 class EmulatorConfig:
@@ -31,6 +35,16 @@ class EmulatorConfig:
     port: int = 0
     #: Makes seeded data, ids and injected faults repeatable.
     seed: int = 0
+    #: Which MOI API to speak. ``"seed"``: the Feb–May 2025 wire (``index_workflow*`` paths,
+    #: ``/task/get`` wrapping the task as ``{"task": ...}``, job pages by ``page_num``).
+    #: ``"current"``: the wire the vendor's own clients speak (``workflow_meta``/``workflow_job``
+    #: paths, the task itself as ``data`` with string fields, job pages by ``page``).
+    api: Generation = "seed"
+    #: Refuse query parameters and body fields a route does not know (400 naming the first),
+    #: so a client's typo fails a test instead of being silently ignored.
+    strict: bool = True
+    #: The API key (``moi-key`` header) this emulator issues; the login flow works as well.
+    moi_api_key: str = "moi-emulator-api-key"
     access_token_ttl: float = 900.0
     refresh_token_ttl: float = 21600.0
     account_name: str = DEFAULT_ACCOUNT
@@ -99,6 +113,10 @@ class RequestRecord:
     backoff: float | None = None
     #: The fault injected into this request, if any.
     fault: str | None = None
+    #: The caller's ``X-Request-ID`` header (echoed as the answer's ``request_id``).
+    request_id: str | None = None
+    #: How the caller authenticated: ``"api_key"``, ``"token"`` or None.
+    auth: str | None = None
 
 
 @define
@@ -175,6 +193,8 @@ class EmulatorState:
         self._serial = 0
         #: Installed by moi_auth: raises the 401 error for a request without valid MOI tokens.
         self.moi_auth_check: Callable[[Any], None] | None = None
+        #: Logged-in sessions: uid -> account name.
+        self.moi_sessions: dict[str, str] = {}
         self.moi_connectors: ConnectorStore | None = None
         self.moi_tasks: TaskStore | None = None
         #: Called before every request: lazy state machines catch up with the clock here.

@@ -1,4 +1,4 @@
-"""JWT-shaped tokens, as MOI issues them (MOI-API.md §2.3): header.payload.signature.
+"""JWT-shaped tokens, as MOI issues them (docs/wire/moi.md#tokens): header.payload.signature.
 
 Signed with HS256 and a per-emulator random key (the real service uses RS256; clients never
 verify, they only read ``exp``). ``iat`` and ``exp`` are whole seconds like the real claims; ``exp``

@@ -1,25 +1,27 @@
-"""MAXIR AI / Powerdrill Open API v2: datasets, data sources, file upload (MAXIR-API.md §3).
+"""MAXIR AI / Powerdrill Open API v2: datasets, data sources, file upload
+(docs/wire/maxir.md#endpoints).
 
 Served under ``/v2/team`` as a sub-application with its own middleware, so MAXIR's conventions
 never leak into MOI's routes:
 
 * the project API key in ``x-pd-api-key`` (missing → HTTP 403 / code 1003, unknown → 403 /
-  1004, §6 #24); ``user_id`` required on every call (query on GET, JSON body or form field
-  otherwise, the query also tolerated; missing → 300001 / HTTP 400, §6 #6);
+  1004, docs/wire/maxir.md#m24); ``user_id`` required on every call (query on GET, JSON body or
+  form field otherwise, the query also tolerated; missing → 300001 / HTTP 400,
+  docs/wire/maxir.md#m6);
 * the envelope ``{"code": 0, "data": ...}``, errors ``{"code": <int>, "msg": ...}`` with the
-  documented HTTP status per code (§6 #2: 300001 → 400, 300002–300011 → 200, 100x → 403,
-  201 → 429, 9999 → 500);
+  documented HTTP status per code (docs/wire/maxir.md#m2: 300001 → 400, 300002–300011 → 200, 100x →
+  403, 201 → 429, 9999 → 500);
 * ``x-pd-trace-id`` on every answer; the caller's ``x-pd-external-trace-id`` (≤ 128
   characters) is logged next to it in :attr:`MaxirStore.traces`, so a test can follow a call
   from the client to the emulator and back.
 
-Data sources move through states over time (§6 #5): a new one reports ``invalid`` for
-``maxir_waiting_seconds`` (the enum text's "awaiting processing"; 0 by default, so the
+Data sources move through states over time (docs/wire/maxir.md#m5): a new one reports ``invalid``
+for ``maxir_waiting_seconds`` (the enum text's "awaiting processing"; 0 by default, so the
 reference's lifecycle applies), then ``synching`` for ``maxir_sync_seconds``, then ``synched``
 (or ``invalid`` for a ``maxir_invalid_share`` of them, as for content the service cannot read).
 Seeded data sources are a snapshot: their statuses (mostly synched, some synching, some invalid)
-never change. Listings are newest first, a stable order (§6 #20). Every data source has a blob
-on the emulator's blob host, so presigned links can be downloaded.
+never change. Listings are newest first, a stable order (docs/wire/maxir.md#m20). Every data source
+has a blob on the emulator's blob host, so presigned links can be downloaded.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from aiohttp import BodyPartReader, web
 from attrs import define
 
 from ._blobs import Blob
-from ._http import MOIError, Params, json_response
+from ._http import ParamError, Params, json_response
+from ._routes import Route, add_routes
 from ._state import EmulatorState
 
 __all__ = ["PREFIX", "MaxirError", "MaxirStore", "TraceRecord", "setup"]
@@ -64,7 +67,8 @@ _EXTENSIONS = (
 )
 _STATUSES = ("synching", "synched", "invalid")
 _NAME_LIMIT = 128
-_DESCRIPTION_LIMIT = 5000  # MAXIR's limit (§5); longer values are truncated, not rejected
+# MAXIR's limit (docs/wire/maxir.md#limits); longer values are truncated, not rejected
+_DESCRIPTION_LIMIT = 5000
 _SEARCH_LIMIT = 128
 _TRACE_LIMIT = 128
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -82,7 +86,7 @@ class MaxirError(Exception):
 
     @property
     def status(self) -> int:
-        """The HTTP status the docs give this code (§6 #2)."""
+        """The HTTP status the docs give this code (docs/wire/maxir.md#m2)."""
         if self.code == 300001 or 210000 <= self.code < 220000:
             return 400
         if self.code in (1002, 1003, 1004):
@@ -325,11 +329,14 @@ def _text(params: Params, name: str) -> str | None:
     return value
 
 
+_SOURCE_FIELDS = ("user_id", "name", "type", "url", "file_object_key")
+
+
 def _source_name(params: Params) -> str:
     name = _text(params, "name")
     if not name or not name.strip():
         raise invalid_params("name is required")
-    name = name[:_NAME_LIMIT]  # truncated, not rejected (§6 #16)
+    name = name[:_NAME_LIMIT]  # truncated, not rejected (docs/wire/maxir.md#m16)
     if _extension(name) not in _EXTENSIONS:
         raise MaxirError(300004, "Invalid file extension")
     return name
@@ -338,10 +345,276 @@ def _source_name(params: Params) -> str:
 # -- routes -------------------------------------------------------------------------------------
 
 
+# -- datasets ---------------------------------------------------------------------------
+
+
+async def create_dataset(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id", "name", "description"))
+    user_id = _user(store, params)
+    name = _text(params, "name")
+    if not name or not name.strip():
+        raise invalid_params("name is required")
+    dataset = store.add_dataset(name, _text(params, "description") or "", user_id)
+    return _ok({"id": dataset["id"]})
+
+
+async def list_datasets(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id", "page_number", "page_size", "search"))
+    _user(store, params)
+    number, size = _page(params, state.config.maxir_max_page_size)
+    search = params.get_str("search") or ""
+    if len(search) > _SEARCH_LIMIT:
+        raise invalid_params(f"search must be at most {_SEARCH_LIMIT} characters")
+    needle = search.lower()
+    records = [
+        {"id": d["id"], "name": d["name"], "description": d["description"]}
+        for d in reversed(store.datasets.values())
+        if needle in d["name"].lower() or needle in d["description"].lower()
+    ]
+    return _ok(_paged(records, number, size))
+
+
+async def update_dataset(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id", "name", "description"))
+    user_id = _user(store, params)
+    dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
+    name, description = _text(params, "name"), _text(params, "description")
+    if not (name and name.strip()) and not (description and description.strip()):
+        raise invalid_params("name or description is required")
+    if name and name.strip():
+        dataset["name"] = name[:_NAME_LIMIT]
+    if description is not None:
+        dataset["description"] = description[:_DESCRIPTION_LIMIT]
+    return _ok({})
+
+
+async def delete_dataset(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id",))
+    user_id = _user(store, params)
+    dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
+    store.remove_dataset(dataset["id"])
+    return _ok({})
+
+
+async def overview(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id",))
+    _user(store, params)
+    dataset = store.dataset(request.match_info["dataset_id"])
+    names = [s["name"] for s in store.sources[dataset["id"]].values()]
+    return _ok(
+        {
+            "id": dataset["id"],
+            "name": dataset["name"],
+            "description": dataset["description"],
+            "summary": f"{dataset['name']} holds {len(names)} files.",
+            "exploration_questions": [
+                f"What are the main trends in {dataset['name']}?",
+                "Which files contribute most to the totals?",
+            ],
+            "keywords": sorted({_extension(n) for n in names})[:5],
+        }
+    )
+
+
+async def dataset_status(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id",))
+    _user(store, params)
+    dataset = store.dataset(request.match_info["dataset_id"])
+    counts = dict.fromkeys(_STATUSES, 0)
+    for source in store.sources[dataset["id"]].values():
+        counts[store.status_of(source)] += 1
+    return _ok(
+        {
+            "synched_count": counts["synched"],
+            "invalid_count": counts["invalid"],
+            "synching_count": counts["synching"],
+        }
+    )
+
+
+# -- data sources -------------------------------------------------------------------------
+
+
+def new_source(store: MaxirStore, params: Params, dataset_id: str, name: str) -> dict[str, Any]:
+    kind = params.get_str("type")
+    if kind != "FILE":
+        raise invalid_params("type must be FILE")
+    url, key = _text(params, "url"), _text(params, "file_object_key")
+    if (url is None) == (key is None):
+        raise invalid_params("exactly one of url and file_object_key is required")
+    if url is not None:
+        if not url.lower().startswith(("http://", "https://")):
+            raise invalid_params("url must be an http(s) URL")
+        # The emulator cannot fetch the URL: its content is generated, sized by the URL.
+        size = sum(url.encode()) * 37 % 500_000 + 1024
+        return store.add_source(dataset_id, name, size=size, from_url=True)
+    assert key is not None
+    upload = store.uploads.get(key)
+    if upload is None:
+        raise invalid_params("file_object_key does not name an uploaded file")
+    data: bytes = upload["data"]
+    return store.add_source(dataset_id, name, size=len(data), data=data)
+
+
+async def create_source(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, _SOURCE_FIELDS)
+    user_id = _user(store, params)
+    dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
+    name = _source_name(params)
+    return _ok(store.dto(new_source(store, params, dataset["id"], name)))
+
+
+async def create_standalone_source(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, _SOURCE_FIELDS)
+    user_id = _user(store, params)
+    name = _source_name(params)
+    # Check the body before making the dataset, so a bad request leaves nothing behind.
+    probe = _text(params, "url"), _text(params, "file_object_key")
+    if (probe[0] is None) == (probe[1] is None):
+        raise invalid_params("exactly one of url and file_object_key is required")
+    dataset = store.add_dataset(name.rpartition(".")[0], "", user_id)
+    try:
+        source = new_source(store, params, dataset["id"], name)
+    except MaxirError:
+        store.remove_dataset(dataset["id"])
+        raise
+    return _ok(store.dto(source))
+
+
+async def list_sources(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id", "page_number", "page_size", "status"))
+    _user(store, params)
+    dataset = store.dataset(request.match_info["dataset_id"])
+    number, size = _page(params, state.config.maxir_max_page_size)
+    wanted: set[str] = set()
+    for item in params.get_str_list("status"):
+        for value in item.split(","):
+            if value.strip() not in _STATUSES:
+                raise invalid_params(f"status {value!r} is not one of {', '.join(_STATUSES)}")
+            wanted.add(value.strip())
+    # Each status is computed once, so a record never shows another state than the one it
+    # was filtered by; only the page's records are rendered (5,000 sources page cheaply).
+    sources: list[tuple[dict[str, Any], str | None]] = [
+        (s, None) for s in reversed(store.sources[dataset["id"]].values())
+    ]
+    if wanted:
+        sources = [(s, status) for s, _ in sources if (status := store.status_of(s)) in wanted]
+    page = _paged(sources, number, size)
+    page["records"] = [store.dto(s, status) for s, status in page["records"]]
+    return _ok(page)
+
+
+async def get_source(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id",))
+    _user(store, params)
+    info = request.match_info
+    return _ok(store.dto(store.source(info["dataset_id"], info["datasource_id"])))
+
+
+async def delete_source(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id",))
+    user_id = _user(store, params)
+    info = request.match_info
+    source = store.source(info["dataset_id"], info["datasource_id"])
+    store.owned_dataset(info["dataset_id"], user_id)
+    store.remove_source(source["dataset_id"], source["id"])
+    return _ok({})
+
+
+async def presign(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("user_id", "expires_in"))
+    _user(store, params)
+    expires_in = params.get_int("expires_in", 600)
+    assert expires_in is not None
+    if expires_in < 60:
+        raise invalid_params("expires_in must be at least 60")
+    info = request.match_info
+    source = store.source(info["dataset_id"], info["datasource_id"])
+    url, expires = store.state.blobs.presign(source["blob_key"], expires_in)
+    return _ok({"presigned_url": url, "expires_at": _iso_millis(expires)})
+
+
+async def upload(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    if not request.content_type.startswith("multipart/"):
+        raise invalid_params("the body must be multipart/form-data")
+    fields: dict[str, str] = {}
+    filename: str | None = None
+    content: bytes | None = None
+    part_type: str | None = None
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise invalid_params("nested multipart bodies are not supported")
+        if part.name == "file":
+            filename = part.filename
+            part_type = part.headers.get("Content-Type")
+            content = bytes(await part.read())
+        elif part.name:
+            fields[part.name] = await part.text()
+    user_id = fields.get("user_id")
+    if not user_id:
+        user_id = request.query.get("user_id")  # tolerated, as on the JSON endpoints
+    if not user_id:
+        raise invalid_params("user_id is required")
+    if user_id not in store.users:
+        raise no_permission(f"user {user_id} is not a member of this team")
+    if content is None or not filename:
+        raise invalid_params("file is required")
+    extension = _extension(filename)
+    if extension not in _EXTENSIONS:
+        raise MaxirError(300004, "Invalid file extension")
+    if not content:
+        raise MaxirError(300005, "Empty file")
+    key = f"temp/user/{user_id}/{uuid.uuid4()}.{extension}"
+    # The part's content type is kept so tests can see what a client sent.
+    store.uploads[key] = {
+        "name": filename,
+        "data": content,
+        "user_id": user_id,
+        "content_type": part_type,
+    }
+    return _ok({"file_object_key": key})
+
+
+def _store(state: EmulatorState) -> MaxirStore:
+    assert state.maxir is not None
+    return state.maxir
+
+
+#: Relative to ``/v2/team``.
+ROUTES = (
+    Route("POST", "/datasets", create_dataset),
+    Route("GET", "/datasets", list_datasets),
+    Route("POST", "/datasets/{dataset_id}", update_dataset),
+    Route("DELETE", "/datasets/{dataset_id}", delete_dataset),
+    Route("GET", "/datasets/{dataset_id}/overview", overview),
+    Route("GET", "/datasets/{dataset_id}/status", dataset_status),
+    Route("POST", "/datasets/{dataset_id}/datasources", create_source),
+    Route("GET", "/datasets/{dataset_id}/datasources", list_sources),
+    Route("GET", "/datasets/{dataset_id}/datasources/{datasource_id}", get_source),
+    Route("DELETE", "/datasets/{dataset_id}/datasources/{datasource_id}", delete_source),
+    Route("POST", "/datasets/{dataset_id}/datasources/{datasource_id}/presign", presign),
+    Route("POST", "/datasources", create_standalone_source),
+    Route("POST", "/file/upload-datasource", upload),
+)
+
+
 def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
     """Mount the MAXIR API under ``/v2/team`` on ``app``; return its store."""
-    store = MaxirStore(state)
-    config = state.config
+    state.maxir = store = MaxirStore(state)
 
     @web.middleware
     async def envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -362,7 +635,7 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         except MaxirError as error:
             code = error.code
             response = json_response({"code": error.code, "msg": error.msg}, status=error.status)
-        except MOIError as error:  # the shared parameter helpers raise MOI's kind
+        except ParamError as error:
             code = 300001
             response = json_response(
                 {"code": code, "msg": f"Invalid parameters {error.msg}"}, status=400
@@ -380,227 +653,6 @@ def setup(app: web.Application, state: EmulatorState) -> MaxirStore:
         return response
 
     sub = web.Application(middlewares=[envelope], client_max_size=64 * 2**20)
-
-    # -- datasets ---------------------------------------------------------------------------
-
-    async def create_dataset(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        user_id = _user(store, params)
-        name = _text(params, "name")
-        if not name or not name.strip():
-            raise invalid_params("name is required")
-        dataset = store.add_dataset(name, _text(params, "description") or "", user_id)
-        return _ok({"id": dataset["id"]})
-
-    async def list_datasets(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        _user(store, params)
-        number, size = _page(params, config.maxir_max_page_size)
-        search = params.get_str("search") or ""
-        if len(search) > _SEARCH_LIMIT:
-            raise invalid_params(f"search must be at most {_SEARCH_LIMIT} characters")
-        needle = search.lower()
-        records = [
-            {"id": d["id"], "name": d["name"], "description": d["description"]}
-            for d in reversed(store.datasets.values())
-            if needle in d["name"].lower() or needle in d["description"].lower()
-        ]
-        return _ok(_paged(records, number, size))
-
-    async def update_dataset(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        user_id = _user(store, params)
-        dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
-        name, description = _text(params, "name"), _text(params, "description")
-        if not (name and name.strip()) and not (description and description.strip()):
-            raise invalid_params("name or description is required")
-        if name and name.strip():
-            dataset["name"] = name[:_NAME_LIMIT]
-        if description is not None:
-            dataset["description"] = description[:_DESCRIPTION_LIMIT]
-        return _ok({})
-
-    async def delete_dataset(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        user_id = _user(store, params)
-        dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
-        store.remove_dataset(dataset["id"])
-        return _ok({})
-
-    async def overview(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        _user(store, params)
-        dataset = store.dataset(request.match_info["dataset_id"])
-        names = [s["name"] for s in store.sources[dataset["id"]].values()]
-        return _ok(
-            {
-                "id": dataset["id"],
-                "name": dataset["name"],
-                "description": dataset["description"],
-                "summary": f"{dataset['name']} holds {len(names)} files.",
-                "exploration_questions": [
-                    f"What are the main trends in {dataset['name']}?",
-                    "Which files contribute most to the totals?",
-                ],
-                "keywords": sorted({_extension(n) for n in names})[:5],
-            }
-        )
-
-    async def dataset_status(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        _user(store, params)
-        dataset = store.dataset(request.match_info["dataset_id"])
-        counts = dict.fromkeys(_STATUSES, 0)
-        for source in store.sources[dataset["id"]].values():
-            counts[store.status_of(source)] += 1
-        return _ok(
-            {
-                "synched_count": counts["synched"],
-                "invalid_count": counts["invalid"],
-                "synching_count": counts["synching"],
-            }
-        )
-
-    # -- data sources -------------------------------------------------------------------------
-
-    def new_source(params: Params, dataset_id: str, name: str) -> dict[str, Any]:
-        kind = params.get_str("type")
-        if kind != "FILE":
-            raise invalid_params("type must be FILE")
-        url, key = _text(params, "url"), _text(params, "file_object_key")
-        if (url is None) == (key is None):
-            raise invalid_params("exactly one of url and file_object_key is required")
-        if url is not None:
-            if not url.lower().startswith(("http://", "https://")):
-                raise invalid_params("url must be an http(s) URL")
-            # The emulator cannot fetch the URL: its content is generated, sized by the URL.
-            size = sum(url.encode()) * 37 % 500_000 + 1024
-            return store.add_source(dataset_id, name, size=size, from_url=True)
-        assert key is not None
-        upload = store.uploads.get(key)
-        if upload is None:
-            raise invalid_params("file_object_key does not name an uploaded file")
-        data: bytes = upload["data"]
-        return store.add_source(dataset_id, name, size=len(data), data=data)
-
-    async def create_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        user_id = _user(store, params)
-        dataset = store.owned_dataset(request.match_info["dataset_id"], user_id)
-        name = _source_name(params)
-        return _ok(store.dto(new_source(params, dataset["id"], name)))
-
-    async def create_standalone_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        user_id = _user(store, params)
-        name = _source_name(params)
-        # Check the body before making the dataset, so a bad request leaves nothing behind.
-        probe = _text(params, "url"), _text(params, "file_object_key")
-        if (probe[0] is None) == (probe[1] is None):
-            raise invalid_params("exactly one of url and file_object_key is required")
-        dataset = store.add_dataset(name.rpartition(".")[0], "", user_id)
-        try:
-            source = new_source(params, dataset["id"], name)
-        except MaxirError:
-            store.remove_dataset(dataset["id"])
-            raise
-        return _ok(store.dto(source))
-
-    async def list_sources(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        _user(store, params)
-        dataset = store.dataset(request.match_info["dataset_id"])
-        number, size = _page(params, config.maxir_max_page_size)
-        wanted: set[str] = set()
-        for item in params.get_str_list("status"):
-            for value in item.split(","):
-                if value.strip() not in _STATUSES:
-                    raise invalid_params(f"status {value!r} is not one of {', '.join(_STATUSES)}")
-                wanted.add(value.strip())
-        # Each status is computed once, so a record never shows another state than the one it
-        # was filtered by; only the page's records are rendered (5,000 sources page cheaply).
-        sources: list[tuple[dict[str, Any], str | None]] = [
-            (s, None) for s in reversed(store.sources[dataset["id"]].values())
-        ]
-        if wanted:
-            sources = [(s, status) for s, _ in sources if (status := store.status_of(s)) in wanted]
-        page = _paged(sources, number, size)
-        page["records"] = [store.dto(s, status) for s, status in page["records"]]
-        return _ok(page)
-
-    async def get_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        _user(store, params)
-        info = request.match_info
-        return _ok(store.dto(store.source(info["dataset_id"], info["datasource_id"])))
-
-    async def delete_source(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        user_id = _user(store, params)
-        info = request.match_info
-        source = store.source(info["dataset_id"], info["datasource_id"])
-        store.owned_dataset(info["dataset_id"], user_id)
-        store.remove_source(source["dataset_id"], source["id"])
-        return _ok({})
-
-    async def presign(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        _user(store, params)
-        expires_in = params.get_int("expires_in", 600)
-        assert expires_in is not None
-        if expires_in < 60:
-            raise invalid_params("expires_in must be at least 60")
-        info = request.match_info
-        source = store.source(info["dataset_id"], info["datasource_id"])
-        url, expires = store.state.blobs.presign(source["blob_key"], expires_in)
-        return _ok({"presigned_url": url, "expires_at": _iso_millis(expires)})
-
-    async def upload(request: web.Request) -> web.Response:
-        if not request.content_type.startswith("multipart/"):
-            raise invalid_params("the body must be multipart/form-data")
-        fields: dict[str, str] = {}
-        filename: str | None = None
-        content: bytes | None = None
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise invalid_params("nested multipart bodies are not supported")
-            if part.name == "file":
-                filename = part.filename
-                content = bytes(await part.read())
-            elif part.name:
-                fields[part.name] = await part.text()
-        user_id = fields.get("user_id")
-        if not user_id:
-            user_id = request.query.get("user_id")  # tolerated, as on the JSON endpoints
-        if not user_id:
-            raise invalid_params("user_id is required")
-        if user_id not in store.users:
-            raise no_permission(f"user {user_id} is not a member of this team")
-        if content is None or not filename:
-            raise invalid_params("file is required")
-        extension = _extension(filename)
-        if extension not in _EXTENSIONS:
-            raise MaxirError(300004, "Invalid file extension")
-        if not content:
-            raise MaxirError(300005, "Empty file")
-        key = f"temp/user/{user_id}/{uuid.uuid4()}.{extension}"
-        store.uploads[key] = {"name": filename, "data": content, "user_id": user_id}
-        return _ok({"file_object_key": key})
-
-    router = sub.router
-    router.add_post("/datasets", create_dataset)
-    router.add_get("/datasets", list_datasets)
-    router.add_post("/datasets/{dataset_id}", update_dataset)
-    router.add_delete("/datasets/{dataset_id}", delete_dataset)
-    router.add_get("/datasets/{dataset_id}/overview", overview)
-    router.add_get("/datasets/{dataset_id}/status", dataset_status)
-    router.add_post("/datasets/{dataset_id}/datasources", create_source)
-    router.add_get("/datasets/{dataset_id}/datasources", list_sources)
-    router.add_get("/datasets/{dataset_id}/datasources/{datasource_id}", get_source)
-    router.add_delete("/datasets/{dataset_id}/datasources/{datasource_id}", delete_source)
-    router.add_post("/datasets/{dataset_id}/datasources/{datasource_id}/presign", presign)
-    router.add_post("/datasources", create_standalone_source)
-    router.add_post("/file/upload-datasource", upload)
+    add_routes(sub, state, ROUTES)
     app.add_subapp(PREFIX, sub)
     return store

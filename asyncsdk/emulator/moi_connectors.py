@@ -1,8 +1,9 @@
-"""MOI connectors and their source files (MOI-API.md §5).
+"""MOI connectors and their source files (docs/wire/moi.md#connectors).
 
 A connector's files are computed from their index rather than stored, so a connector can hold a
 million files at no memory cost. ``/connectors/files/list`` pages them with an opaque cursor and
-``has_more`` exactly as the seed describes (D17); ``dir`` lists one level, directories as type 10.
+``has_more`` exactly as the seed describes (docs/wire/moi.md#d17); ``dir`` lists one level,
+directories as type 10.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ._http import MOIError, Params, invalid, moi_ok, not_found
+from ._routes import Route, add_routes
 from ._state import EmulatorState
 
 _FILE_TYPES = [2, 1, 6, 7, 5, 3, 4, 8, 2, 2, 11, 12]  # PDFs are the common case
@@ -138,115 +140,142 @@ def _validate_config(source_type: int, config: Any) -> dict[str, Any]:
     return {key: dict(inner)}
 
 
+#: Where a connector's settings may come: the seed's ``config`` wrapper or, later, top level.
+_CONFIG_FIELDS = ("config", "oss", "s3")
+
+
 def _read_config(params: Params) -> Any:
-    # Accept the seed's {"config": {"oss": ...}} and Era C's top-level {"oss": ...} (D5).
+    # Accept the seed's {"config": {"oss": ...}} and Era C's top-level {"oss": ...}
+    # (docs/wire/moi.md#d5).
     config = params.raw("config")
     if config is None:
         config = {key: params.body[key] for key in ("oss", "s3") if key in params.body}
     return config
 
 
-def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
-    store = ConnectorStore(state)
+async def create(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("name", "source_type", *_CONFIG_FIELDS))
+    name = params.get_str("name")
+    if not name:
+        raise invalid("name is required")
+    source_type = params.get_int("source_type")
+    if source_type is None:
+        raise invalid("source_type is required")
+    config = _validate_config(source_type, _read_config(params))
+    if any(c["name"] == name for c in store.connectors.values()):
+        raise MOIError(409, "ErrConflict", f"a connector named {name!r} already exists")
+    store.add(name, source_type, config)
+    return moi_ok()  # the real service returns no id (docs/wire/moi.md#d6)
 
-    async def create(request: web.Request) -> web.Response:
-        params = await Params.read(request)
+
+async def validate(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("source_type", "connector_id", *_CONFIG_FIELDS))
+    source_type = params.get_int("source_type")
+    if params.has("connector_id"):
+        config = store.get(params.raw("connector_id"))["config"]
+    else:
+        config = _read_config(params)
+    try:
+        _validate_config(source_type or 0, config)
+        inner = next(iter(config.values()))
+        valid = not str(inner.get("endpoint", "")).startswith("invalid")
+    except MOIError:
+        valid = False
+    return moi_ok({"valid": valid})
+
+
+async def list_connectors(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("page", "page_size", "keyword", "order_by", "is_desc"))
+    page = params.get_int("page", 1) or 1
+    page_size = params.get_int("page_size", 10) or 10
+    if page < 1 or page_size < 1:
+        raise invalid("page and page_size must be >= 1")
+    keyword = params.get_str("keyword") or ""
+    items = [c for c in store.connectors.values() if keyword in c["name"]]
+    order_by = params.get_str("order_by") or "created_at"
+    if order_by not in ("created_at", "updated_at", "name", "id"):
+        raise invalid(f"cannot order by {order_by!r}")
+    items.sort(key=lambda c: (c[order_by], c["id"]), reverse=params.get_bool("is_desc"))
+    start = (page - 1) * page_size
+    return moi_ok({"connectors": items[start : start + page_size], "total": len(items)})
+
+
+async def update(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    connector = store.get(request.match_info["connector_id"])
+    params = await Params.read(request, ("name", *_CONFIG_FIELDS))
+    if params.has("name"):
         name = params.get_str("name")
         if not name:
-            raise invalid("name is required")
-        source_type = params.get_int("source_type")
-        if source_type is None:
-            raise invalid("source_type is required")
-        config = _validate_config(source_type, _read_config(params))
-        if any(c["name"] == name for c in store.connectors.values()):
-            raise MOIError(409, "ErrConflict", f"a connector named {name!r} already exists")
-        store.add(name, source_type, config)
-        return moi_ok()  # the real service returns no id (D6)
+            raise invalid("name must not be empty")
+        connector["name"] = name
+    if params.has("config") or params.has("oss") or params.has("s3"):
+        connector["config"] = _validate_config(connector["source_type"], _read_config(params))
+    connector["updated_at"] = int(time.time())
+    return moi_ok()
 
-    async def validate(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        source_type = params.get_int("source_type")
-        if params.has("connector_id"):
-            config = store.get(params.raw("connector_id"))["config"]
-        else:
-            config = _read_config(params)
-        try:
-            _validate_config(source_type or 0, config)
-            inner = next(iter(config.values()))
-            valid = not str(inner.get("endpoint", "")).startswith("invalid")
-        except MOIError:
-            valid = False
-        return moi_ok({"valid": valid})
 
-    async def list_connectors(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        page = params.get_int("page", 1) or 1
-        page_size = params.get_int("page_size", 10) or 10
-        if page < 1 or page_size < 1:
-            raise invalid("page and page_size must be >= 1")
-        keyword = params.get_str("keyword") or ""
-        items = [c for c in store.connectors.values() if keyword in c["name"]]
-        order_by = params.get_str("order_by") or "created_at"
-        if order_by not in ("created_at", "updated_at", "name", "id"):
-            raise invalid(f"cannot order by {order_by!r}")
-        items.sort(key=lambda c: (c[order_by], c["id"]), reverse=params.get_bool("is_desc"))
-        start = (page - 1) * page_size
-        return moi_ok({"connectors": items[start : start + page_size], "total": len(items)})
+async def delete(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    connector = store.get(request.match_info["connector_id"])
+    del store.connectors[connector["id"]]
+    return moi_ok()
 
-    async def update(request: web.Request) -> web.Response:
-        connector = store.get(request.match_info["connector_id"])
-        params = await Params.read(request)
-        if params.has("name"):
-            name = params.get_str("name")
-            if not name:
-                raise invalid("name must not be empty")
-            connector["name"] = name
-        if params.has("config") or params.has("oss") or params.has("s3"):
-            connector["config"] = _validate_config(connector["source_type"], _read_config(params))
-        connector["updated_at"] = int(time.time())
-        return moi_ok()
 
-    async def delete(request: web.Request) -> web.Response:
-        connector = store.get(request.match_info["connector_id"])
-        del store.connectors[connector["id"]]
-        return moi_ok()
+async def list_files(state: EmulatorState, request: web.Request) -> web.Response:
+    store = _store(state)
+    params = await Params.read(request, ("connector_id", "limit", "cursor", "file_types", "dir"))
+    if not params.has("connector_id"):
+        raise invalid("connector_id is required")
+    connector_id = store.get(params.raw("connector_id"))["id"]
+    limit = params.get_int("limit", 10) or 10
+    if limit < 1 or limit > 1000:
+        raise invalid("limit must be between 1 and 1000")
+    cursor = params.get_str("cursor") or ""
+    position = _decode_cursor(cursor) if cursor else 0
+    wanted = set(params.get_int_list("file_types"))
+    directory = params.get_str("dir")
+    if directory:
+        return moi_ok(_list_directory(store, connector_id, directory, wanted, position, limit))
+    total = store.file_counts[connector_id]
+    files: list[dict[str, Any]] = []
+    while position < total and len(files) < limit:
+        candidate = store.file(connector_id, position)
+        position += 1
+        if not wanted or candidate["type"] in wanted:
+            files.append(candidate)
+    has_more = position < total
+    return moi_ok(
+        {
+            "files": files,
+            "cursor": _encode_cursor(position) if has_more else "",
+            "has_more": has_more,
+        }
+    )
 
-    async def list_files(request: web.Request) -> web.Response:
-        params = await Params.read(request)
-        if not params.has("connector_id"):
-            raise invalid("connector_id is required")
-        connector_id = store.get(params.raw("connector_id"))["id"]
-        limit = params.get_int("limit", 10) or 10
-        if limit < 1 or limit > 1000:
-            raise invalid("limit must be between 1 and 1000")
-        cursor = params.get_str("cursor") or ""
-        position = _decode_cursor(cursor) if cursor else 0
-        wanted = set(params.get_int_list("file_types"))
-        directory = params.get_str("dir")
-        if directory:
-            return moi_ok(_list_directory(store, connector_id, directory, wanted, position, limit))
-        total = store.file_counts[connector_id]
-        files: list[dict[str, Any]] = []
-        while position < total and len(files) < limit:
-            candidate = store.file(connector_id, position)
-            position += 1
-            if not wanted or candidate["type"] in wanted:
-                files.append(candidate)
-        has_more = position < total
-        return moi_ok(
-            {
-                "files": files,
-                "cursor": _encode_cursor(position) if has_more else "",
-                "has_more": has_more,
-            }
-        )
 
-    app.router.add_post("/connectors", create)
-    app.router.add_post("/connectors/validate", validate)
-    app.router.add_get("/connectors/list", list_connectors)
-    app.router.add_get("/connectors/files/list", list_files)
-    app.router.add_put("/connectors/{connector_id}", update)
-    app.router.add_delete("/connectors/{connector_id}", delete)
+ROUTES = (
+    Route("POST", "/connectors", create),
+    Route("POST", "/connectors/validate", validate),
+    Route("GET", "/connectors/list", list_connectors),
+    Route("GET", "/connectors/files/list", list_files),
+    Route("PUT", "/connectors/{connector_id}", update),
+    Route("DELETE", "/connectors/{connector_id}", delete),
+)
+
+
+def _store(state: EmulatorState) -> ConnectorStore:
+    assert state.moi_connectors is not None
+    return state.moi_connectors
+
+
+def setup(app: web.Application, state: EmulatorState) -> ConnectorStore:
+    """Make the connector store and serve :data:`ROUTES`."""
+    state.moi_connectors = store = ConnectorStore(state)
+    add_routes(app, state, ROUTES)
     return store
 
 

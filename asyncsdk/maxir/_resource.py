@@ -1,4 +1,4 @@
-"""What the MAXIR resources share: the default ``user_id``, trace ids, checks, listings."""
+"""What the MAXIR resources share: where ``user_id`` and the trace id go, checks, listings."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from typing import Any, TypeVar
 
 from attrs import define
 
-from .._core import checks
 from .._core.convert import structure
 from .._core.errors import DecodeError, InvalidInputError
+from .._core.options import page_options
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Resource
-from .._core.retry import RetryPolicy
+from .._core.resource import Placement, Resource
 from .._core.session import Session
 from .paths import MaxirPaths
 
@@ -23,35 +22,37 @@ __all__ = [
     "MAX_SEARCH_LENGTH",
     "MAX_TRACE_ID_LENGTH",
     "MIN_PRESIGN_SECONDS",
-    "MaxirContext",
     "MaxirResource",
+    "Scope",
     "check_file_name",
     "check_user_id",
 ]
 
 T = TypeVar("T")
 
-#: Optional request header naming the caller's own trace id (MAXIR-API.md §2.3).
+#: Optional request header naming the caller's own trace id.
 EXTERNAL_TRACE_ID_HEADER = "x-pd-external-trace-id"
 MAX_TRACE_ID_LENGTH = 128
 MAX_NAME_LENGTH = 128
 MAX_SEARCH_LENGTH = 128
 MIN_PRESIGN_SECONDS = 60
 
-#: The 13 extensions a data source file may have (MAXIR list, §3.2 and §6 #18).
+#: The 13 extensions a data source file may have.
 ALLOWED_EXTENSIONS = frozenset(
     {"csv", "tsv", "md", "mdx", "json", "txt", "pdf", "pptx", "ppt", "doc", "docx", "xls", "xlsx"}
 )
 
 _PAGING = NumberedPaging(page_param="page_number", size_param="page_size", first_page=1)
+# The service's own default is 10; asking for more saves requests.
+_DEFAULT_PAGE_SIZE = 100
 
 
 @define(frozen=True)
-class MaxirContext:
-    """Per-client settings every resource reads."""
+class Scope:
+    """Who a call acts for (``user_id``) and under which trace id, checked before sending."""
 
-    paths: MaxirPaths
-    user_id: str | None
+    user_id: str
+    trace_id: str | None = None
 
 
 def check_user_id(value: object, *, what: str = "user_id") -> str:
@@ -65,8 +66,8 @@ def check_user_id(value: object, *, what: str = "user_id") -> str:
 def check_file_name(name: object, *, what: str = "name") -> str:
     """A data source file name: 1–128 characters, ending in one of the allowed extensions.
 
-    Rejected here rather than left to the service: it would truncate a longer name (§6 #16),
-    cutting off the extension it then insists on.
+    Rejected here rather than left to the service: it would truncate a longer name, cutting
+    off the extension it then insists on.
     """
     if not isinstance(name, str) or not name.strip():
         raise InvalidInputError(f"{what} must be a non-empty string (a file name such as 'q3.csv')")
@@ -101,112 +102,58 @@ def _trace_headers(trace_id: str | None) -> dict[str, str] | None:
     return {EXTERNAL_TRACE_ID_HEADER: trace_id}
 
 
-class MaxirResource(Resource):
-    """Base of ``mx.datasets`` and ``mx.datasources``."""
+class MaxirResource(Resource[MaxirPaths]):
+    """Base of ``mx.datasets`` and ``mx.datasources``: every call acts for a team member
+    (``user_id``, default: the client's), optionally under the caller's trace id."""
 
-    def __init__(self, session: Session, context: MaxirContext) -> None:
-        super().__init__(session)
-        self._context = context
+    def __init__(self, session: Session, paths: MaxirPaths, *, user_id: str | None) -> None:
+        super().__init__(session, paths)
+        self._user_id = user_id
 
-    @property
-    def _paths(self) -> MaxirPaths:
-        return self._context.paths
-
-    def _user(self, user_id: str | None) -> str:
-        """The call's ``user_id``, or the client's default."""
+    def _scope(self, user_id: str | None, trace_id: str | None) -> Scope:
+        """The call's scope, checked now (before any request)."""
         if user_id is not None:
-            return check_user_id(user_id)
-        if self._context.user_id is None:
+            user = check_user_id(user_id)
+        elif self._user_id is None:
             raise InvalidInputError(
                 "user_id is required: pass user_id= to MaxirClient, or to this call"
             )
-        return self._context.user_id
+        else:
+            user = self._user_id
+        _trace_headers(trace_id)
+        return Scope(user, trace_id)
 
-    @staticmethod
-    def _trace(trace_id: str | None) -> dict[str, str] | None:
-        return _trace_headers(trace_id)
+    def _placement(self, method: str, scope: Any) -> Placement:
+        """MAXIR wants ``user_id`` in the query of a GET and in the JSON body of anything else
+        (its DELETEs carry a body too)."""
+        if not isinstance(scope, Scope):
+            raise TypeError("every MAXIR call has a scope")
+        headers = _trace_headers(scope.trace_id) or {}
+        if method == "GET":
+            return Placement(query={"user_id": scope.user_id}, headers=headers)
+        return Placement(body={"user_id": scope.user_id}, headers=headers)
 
-    @staticmethod
-    def _path(template: str, **ids: object) -> str:
-        return template.format(**{name: checks.path_id(name, value) for name, value in ids.items()})
-
-    async def _get(
+    def _records(
         self,
         path: str,
         model: type[T],
         *,
-        user_id: str | None,
-        trace_id: str | None,
-        timeout: float | None,
-        retry: RetryPolicy | None,
-    ) -> T:
-        """A single-record GET: ``user_id`` in the query, as MAXIR's GETs want it."""
-        result: T = await self._session.request(
-            "GET",
-            path,
-            params={"user_id": self._user(user_id)},
-            headers=self._trace(trace_id),
-            idempotent=True,
-            parse=lambda data: structure(data, model),
-            timeout=timeout,
-            retry=retry,
-        )
-        return result
-
-    async def _delete(
-        self,
-        path: str,
-        *,
-        user_id: str | None,
-        trace_id: str | None,
-        timeout: float | None,
-        retry: RetryPolicy | None,
-    ) -> None:
-        """A DELETE: safe to retry, and a repeated attempt that finds the record gone means an
-        earlier one deleted it."""
-        await self._session.request(
-            "DELETE",
-            path,
-            json={"user_id": self._user(user_id)},  # MAXIR's DELETEs carry a JSON body (§6 #7)
-            headers=self._trace(trace_id),
-            idempotent=True,
-            absent_ok_on_retry=True,
-            timeout=timeout,
-            retry=retry,
-        )
-
-    def _list(
-        self,
-        path: str,
-        *,
-        item_type: type[T],
-        params: Mapping[str, Any],
-        headers: Mapping[str, str] | None,
-        page_size: int,
-        max_items: int | None,
-        prefetch: int,
-        concurrency: int,
-        resume_from: str | None,
-        timeout: float | None,
-        retry: RetryPolicy | None,
+        scope: Scope,
+        options: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
     ) -> AsyncPaginator[T]:
         """A ``page_number``/``page_size`` listing answering
-        ``{total_items, page_size, page_number, records}`` (§4); the trace id goes on every
-        page."""
-        return self._paginate(
-            "GET",
+        ``{total_items, page_size, page_number, records}``."""
+        checked = page_options(options)
+        page_size = checked.get("page_size", _DEFAULT_PAGE_SIZE)
+        return self._list(
             path,
+            _page_parser(model, page_size),
             style=_PAGING,
-            parse_page=_page_parser(item_type, page_size),
             params=params,
-            headers=headers,
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+            scope=scope,
+            options=checked,
+            default_page_size=_DEFAULT_PAGE_SIZE,
         )
 
 

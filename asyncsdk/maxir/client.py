@@ -13,10 +13,10 @@ from .._core.options import CallOptions
 from .._core.retry import RetryPolicy
 from .._core.session import DEFAULT_MAX_RESPONSE_BYTES, Session
 from ._envelope import MaxirEnvelope
-from ._resource import MaxirContext, check_user_id
+from ._resource import check_user_id
 from .datasets import Datasets
 from .datasources import DataSources
-from .paths import DEFAULT_PATHS, MaxirPaths
+from .paths import V2_PATHS, MaxirPaths
 
 __all__ = ["API_KEY_HEADER", "POWERDRILL_BASE_URL", "MaxirClient"]
 
@@ -89,13 +89,12 @@ class MaxirClient(BaseClient):
         pool_size: int = 100,
         retry: RetryPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        paths: MaxirPaths = DEFAULT_PATHS,
+        paths: MaxirPaths = V2_PATHS,
     ) -> None:
         if not isinstance(paths, MaxirPaths):
             raise InvalidInputError(f"paths must be a MaxirPaths, got {type(paths).__name__}")
-        self._context = MaxirContext(
-            paths=paths, user_id=None if user_id is None else check_user_id(user_id)
-        )
+        self._paths = paths
+        self._user_id = None if user_id is None else check_user_id(user_id)
         session = Session(
             _base_url(base_url),
             auth=ApiKeyAuth(API_KEY_HEADER, _api_key(api_key)),
@@ -111,13 +110,13 @@ class MaxirClient(BaseClient):
 
     def _bind(self, session: Session) -> None:
         super()._bind(session)
-        self.datasets = Datasets(session, self._context)
-        self.datasources = DataSources(session, self._context)
+        self.datasets = Datasets(session, self._paths, user_id=self._user_id)
+        self.datasources = DataSources(session, self._paths, user_id=self._user_id)
 
     @property
     def user_id(self) -> str | None:
         """The ``user_id`` calls use when they are not given one."""
-        return self._context.user_id
+        return self._user_id
 
     def with_options(
         self,
@@ -135,7 +134,7 @@ class MaxirClient(BaseClient):
         if user_id is None:
             return super().with_options(headers=headers, base_url=base_url, **options)
         clone = copy.copy(self)
-        clone._context = MaxirContext(paths=self._context.paths, user_id=check_user_id(user_id))
+        clone._user_id = check_user_id(user_id)
         return BaseClient.with_options(clone, headers=headers, base_url=base_url, **options)
 
     @classmethod

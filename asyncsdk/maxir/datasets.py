@@ -1,14 +1,14 @@
-"""``mx.datasets``: create, list, inspect, rename and delete datasets (MAXIR-API.md §3.1)."""
+"""``mx.datasets``: create, list, inspect, rename and delete datasets."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from .._core.convert import structure
 from .._core.errors import DecodeError, InvalidInputError
+from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator
-from .._core.polling import poll_until
-from .._core.retry import RetryPolicy
+from .._core.polling import check_wait, poll_until
 from ._resource import MAX_SEARCH_LENGTH, MaxirResource
 from .models import Dataset, DatasetOverview, DatasetStatus
 
@@ -16,8 +16,8 @@ __all__ = ["Datasets"]
 
 
 def _text(name: str, value: object, *, required: bool) -> str | None:
-    # Overlong names and descriptions are truncated by the service, not rejected (§6 #16), so
-    # only the type and emptiness are checked here.
+    # Overlong names and descriptions are truncated by the service, not rejected, so only the
+    # type and emptiness are checked here.
     if value is None:
         if required:
             raise InvalidInputError(f"{name} is required")
@@ -35,11 +35,32 @@ def _new_id(data: Any) -> str:
     return structure(data["id"], str)
 
 
+def _search(search: object) -> str | None:
+    if search is None:
+        return None
+    if not isinstance(search, str):
+        raise InvalidInputError(f"search must be a string, got {type(search).__name__}")
+    if len(search) > MAX_SEARCH_LENGTH:
+        raise InvalidInputError(
+            f"search is {len(search)} characters long; at most {MAX_SEARCH_LENGTH} are allowed"
+        )
+    return search or None
+
+
+def _overview(data: Any) -> DatasetOverview:
+    return structure(data, DatasetOverview)
+
+
+def _status(data: Any) -> DatasetStatus:
+    return structure(data, DatasetStatus)
+
+
 class Datasets(MaxirResource):
     """Datasets of the API key's project.
 
     Every method takes ``user_id=`` (default: the client's) and ``trace_id=`` (sent as
-    ``x-pd-external-trace-id``, at most 128 characters), plus ``timeout=`` and ``retry=``.
+    ``x-pd-external-trace-id``, at most 128 characters), plus the call options (``timeout=``,
+    ``retry=``...).
     """
 
     async def create(
@@ -49,12 +70,12 @@ class Datasets(MaxirResource):
         description: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> str:
-        """Create a dataset and return its id (the service answers nothing else)::
+        **options: Unpack[CallOptions],
+    ) -> Dataset:
+        """Create a dataset and return it (the service answers only its id; the name and
+        description are the ones sent)::
 
-            dataset_id = await mx.datasets.create("Q3 sales", description="CRM exports")
+            dataset = await mx.datasets.create("Q3 sales", description="CRM exports")
 
         Not retried once it may have reached the service: after a
         ``TransportError(request_sent=True)``, list with ``search=name`` before creating again.
@@ -62,57 +83,35 @@ class Datasets(MaxirResource):
         body: dict[str, Any] = {"name": _text("name", name, required=True)}
         if _text("description", description, required=False) is not None:
             body["description"] = description
-        body["user_id"] = self._user(user_id)
-        return await self._session.request(
-            "POST",
+        dataset_id = await self._post(
             self._paths.datasets,
             json=body,
-            headers=self._trace(trace_id),
             idempotent=False,
             parse=_new_id,
-            timeout=timeout,
-            retry=retry,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
+        return Dataset(id=dataset_id, name=name, description=description)
 
     def list(
         self,
         *,
         search: str | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        concurrency: int = 1,
-        resume_from: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[Dataset]:
         """Every dataset of the project, page by page (``page_number``/``page_size``).
 
         ``search`` (at most 128 characters) keeps datasets whose name or description contains
         it. The service's own default page size is 10; this asks for 100.
         """
-        if search is not None:
-            if not isinstance(search, str):
-                raise InvalidInputError(f"search must be a string, got {type(search).__name__}")
-            if len(search) > MAX_SEARCH_LENGTH:
-                raise InvalidInputError(
-                    f"search is {len(search)} characters long; "
-                    f"at most {MAX_SEARCH_LENGTH} are allowed"
-                )
-        return self._list(
+        return self._records(
             self._paths.datasets,
-            item_type=Dataset,
-            params={"search": search or None, "user_id": self._user(user_id)},
-            headers=self._trace(trace_id),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+            Dataset,
+            params={"search": _search(search)},
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def get(
@@ -121,8 +120,7 @@ class Datasets(MaxirResource):
         *,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DatasetOverview:
         """One dataset, through its overview (``GET /v2/team/datasets/{id}/overview``).
 
@@ -132,11 +130,9 @@ class Datasets(MaxirResource):
         """
         return await self._get(
             self._path(self._paths.dataset_overview, dataset_id=dataset_id),
-            DatasetOverview,
-            user_id=user_id,
-            trace_id=trace_id,
-            timeout=timeout,
-            retry=retry,
+            _overview,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def status(
@@ -145,55 +141,47 @@ class Datasets(MaxirResource):
         *,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DatasetStatus:
         """How many of the dataset's data sources are synched, synching and invalid."""
         return await self._get(
             self._path(self._paths.dataset_status, dataset_id=dataset_id),
-            DatasetStatus,
-            user_id=user_id,
-            trace_id=trace_id,
-            timeout=timeout,
-            retry=retry,
+            _status,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
-    async def wait_until_settled(
+    async def wait(
         self,
         dataset_id: str,
         *,
-        timeout: float | None = 600.0,
+        max_wait: float | None = 600.0,
         interval: float = 2.0,
         max_interval: float = 15.0,
         user_id: str | None = None,
         trace_id: str | None = None,
-        request_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DatasetStatus:
         """Poll the status summary until no data source is synching; return it.
 
         One request per poll whatever the dataset's size. Sources that failed are counted in
         the answer's ``invalid_count`` (check ``.ready``), not raised: after a bulk upload
-        some failures are normal. ``timeout`` bounds the whole wait (then
-        :class:`~asyncsdk.WaitTimeoutError`, whose ``last`` is the last status seen);
-        ``request_timeout`` bounds each poll.
+        some failures are normal. ``max_wait`` bounds the whole wait (then
+        :class:`~asyncsdk.WaitTimeoutError`, whose ``last`` is the last status seen); the call
+        options (``timeout``...) apply to each poll.
 
         On a deployment that reports a queued source as ``invalid`` ("awaiting processing"),
         the summary cannot tell queued from failed: wait per source with
-        ``mx.datasources.wait_until_synched(..., invalid_grace=...)`` instead.
+        ``mx.datasources.wait(..., invalid_grace=...)`` instead.
         """
-        user = self._user(user_id)
-        self._trace(trace_id)  # reject a bad trace id now, not at the first poll
-
-        async def fetch() -> DatasetStatus:
-            return await self.status(
-                dataset_id, user_id=user, trace_id=trace_id, timeout=request_timeout, retry=retry
-            )
-
+        path = self._path(self._paths.dataset_status, dataset_id=dataset_id)
+        scope = self._scope(user_id, trace_id)
+        check_wait(max_wait, interval, max_interval)
+        checked = call_options(options)
         return await poll_until(
-            fetch,
+            lambda: self._get(path, _status, scope=scope, options=checked),
             lambda status: status.settled,
-            timeout=timeout,
+            max_wait=max_wait,
             interval=interval,
             max_interval=max_interval,
             what=f"dataset {dataset_id}",
@@ -207,8 +195,7 @@ class Datasets(MaxirResource):
         description: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Rename a dataset and/or change its description (only its creator may)."""
         body: dict[str, Any] = {}
@@ -220,15 +207,12 @@ class Datasets(MaxirResource):
             body["description"] = description
         if not body:
             raise InvalidInputError("pass name, description, or both")
-        body["user_id"] = self._user(user_id)
-        await self._session.request(
-            "POST",
+        await self._post(
             self._path(self._paths.dataset, dataset_id=dataset_id),
             json=body,
-            headers=self._trace(trace_id),
             idempotent=True,  # setting the same values twice is harmless
-            timeout=timeout,
-            retry=retry,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def delete(
@@ -237,8 +221,7 @@ class Datasets(MaxirResource):
         *,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Delete a dataset **and all its data sources**, permanently (only its creator may).
 
@@ -246,8 +229,6 @@ class Datasets(MaxirResource):
         """
         await self._delete(
             self._path(self._paths.dataset, dataset_id=dataset_id),
-            user_id=user_id,
-            trace_id=trace_id,
-            timeout=timeout,
-            retry=retry,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )

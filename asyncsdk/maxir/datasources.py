@@ -1,4 +1,4 @@
-"""``mx.datasources``: the files of a dataset (MAXIR-API.md §3.2, §3.3).
+"""``mx.datasources``: the files of a dataset.
 
 Creating a data source points the service at a file, by public ``url`` or by the
 ``file_object_key`` an :meth:`DataSources.upload_file` returned; the service then syncs it
@@ -11,37 +11,25 @@ import math
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 
-from .._core.checks import require_id
 from .._core.convert import structure
 from .._core.download import Download, DownloadSource
-from .._core.errors import AsyncSDKError, DecodeError, InvalidInputError
+from .._core.errors import DataSourceSyncError, DecodeError, InvalidInputError
+from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator
-from .._core.polling import poll_until
-from .._core.retry import RetryPolicy
-from ._files import FileContent, read_content
+from .._core.polling import check_wait, poll_until
+from ._files import FileContent, content_type, read_content
 from ._resource import MIN_PRESIGN_SECONDS, MaxirResource, check_file_name
 from .models import DataSource, DataSourceStatus, Presigned
 
-__all__ = ["DataSourceSyncError", "DataSources"]
-
-
-class DataSourceSyncError(AsyncSDKError):
-    """A data source ended ``invalid``: the service could not process its file.
-
-    ``datasource`` is the data source as last seen. Upload the file again (after fixing it).
-    """
-
-    def __init__(self, message: str, *, datasource: DataSource) -> None:
-        super().__init__(message)
-        self.datasource = datasource
+__all__ = ["DataSources"]
 
 
 def _source_body(name: str, url: str | None, file_object_key: str | None) -> dict[str, Any]:
-    """The create body (#7, #12), checked before anything is sent (§6 #17, #18)."""
+    """The create body, checked before anything is sent."""
     check_file_name(name)
     if (url is None) == (file_object_key is None):
         raise InvalidInputError("pass exactly one of url= or file_object_key=")
@@ -62,7 +50,7 @@ def _source_body(name: str, url: str | None, file_object_key: str | None) -> dic
 
 
 def _statuses(status: Iterable[DataSourceStatus | str] | str | None) -> str | None:
-    """The status filter as the service wants it: one comma-separated string (§3.2 #8)."""
+    """The status filter as the service wants it: one comma-separated string."""
     if status is None:
         return None
     values = [status] if isinstance(status, str) else list(status)
@@ -105,14 +93,34 @@ def _file_object_key(data: Any) -> str:
     return structure(data["file_object_key"], str)
 
 
+def _datasource(data: Any) -> DataSource:
+    return structure(data, DataSource)
+
+
+def _standalone(data: Any) -> DataSource:
+    source = structure(data, DataSource)
+    if not source.dataset_id:
+        raise DecodeError("answer does not say which dataset was created")
+    return source
+
+
+def _grace(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidInputError(f"invalid_grace must be a number of seconds, got {value!r}")
+    if value < 0:
+        raise InvalidInputError(f"invalid_grace must be >= 0 seconds, got {value!r}")
+    return float(value)
+
+
 class DataSources(MaxirResource):
     """Data sources of a dataset.
 
     Every method takes ``user_id=`` (default: the client's) and ``trace_id=`` (sent as
-    ``x-pd-external-trace-id``, at most 128 characters), plus ``timeout=`` and ``retry=``::
+    ``x-pd-external-trace-id``, at most 128 characters), plus the call options (``timeout=``,
+    ``retry=``...)::
 
         source = await mx.datasources.create(dataset_id, "q3.csv", url="https://.../q3.csv")
-        source = await mx.datasources.wait_until_synched(dataset_id, source.id)
+        source = await mx.datasources.wait(dataset_id, source.id)
         async for s in mx.datasources.list(dataset_id, status=[DataSourceStatus.SYNCHED]):
             ...
     """
@@ -126,29 +134,25 @@ class DataSources(MaxirResource):
         file_object_key: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DataSource:
         """Add a file to a dataset (yours: only a dataset's creator may add to it).
 
         ``name`` is the file name with its extension (1–128 characters; csv, tsv, md, mdx,
         json, txt, pdf, pptx, ppt, doc, docx, xls, xlsx). Give exactly one of ``url`` (publicly
         reachable) or ``file_object_key`` (from :meth:`upload_file`). The new source is
-        usually ``synching``; see :meth:`wait_until_synched`.
+        usually ``synching``; see :meth:`wait`.
 
         Not retried once it may have reached the service (it would add the file twice).
         """
-        body = _source_body(name, url, file_object_key)
-        body["user_id"] = self._user(user_id)
-        return await self._session.request(
-            "POST",
-            self._path(self._paths.datasources, dataset_id=dataset_id),
-            json=body,
-            headers=self._trace(trace_id),
+        path = self._path(self._paths.datasources, dataset_id=dataset_id)
+        return await self._post(
+            path,
+            json=_source_body(name, url, file_object_key),
             idempotent=False,
-            parse=lambda data: structure(data, DataSource),
-            timeout=timeout,
-            retry=retry,
+            parse=_datasource,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def create_without_dataset(
@@ -159,32 +163,20 @@ class DataSources(MaxirResource):
         file_object_key: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DataSource:
         """Create a data source in a new dataset the service makes for it.
 
         The new dataset's id is the answer's ``dataset_id``: keep it, it is the only way to
         reach the data source later. Arguments as for :meth:`create`.
         """
-        body = _source_body(name, url, file_object_key)
-        body["user_id"] = self._user(user_id)
-
-        def parse(data: Any) -> DataSource:
-            source = structure(data, DataSource)
-            if not source.dataset_id:
-                raise DecodeError("answer does not say which dataset was created")
-            return source
-
-        return await self._session.request(
-            "POST",
+        return await self._post(
             self._paths.datasources_standalone,
-            json=body,
-            headers=self._trace(trace_id),
+            json=_source_body(name, url, file_object_key),
             idempotent=False,
-            parse=parse,
-            timeout=timeout,
-            retry=retry,
+            parse=_standalone,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     def list(
@@ -192,15 +184,9 @@ class DataSources(MaxirResource):
         dataset_id: str,
         *,
         status: Iterable[DataSourceStatus | str] | str | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        concurrency: int = 1,
-        resume_from: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[DataSource]:
         """A dataset's data sources, page by page (``page_number``/``page_size``).
 
@@ -211,19 +197,12 @@ class DataSources(MaxirResource):
         ``concurrency=8`` fetches pages in parallel once the first tells the total; they are
         still yielded in order. The service's own default page size is 10; this asks for 100.
         """
-        path = self._path(self._paths.datasources, dataset_id=dataset_id)
-        return self._list(
-            path,
-            item_type=DataSource,
-            params={"status": _statuses(status), "user_id": self._user(user_id)},
-            headers=self._trace(trace_id),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+        return self._records(
+            self._path(self._paths.datasources, dataset_id=dataset_id),
+            DataSource,
+            params={"status": _statuses(status)},
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def get(
@@ -233,17 +212,14 @@ class DataSources(MaxirResource):
         *,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DataSource:
         """One data source. Raises :class:`~asyncsdk.NotFoundError` for an unknown id."""
         return await self._get(
             self._path(self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id),
-            DataSource,
-            user_id=user_id,
-            trace_id=trace_id,
-            timeout=timeout,
-            retry=retry,
+            _datasource,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def delete(
@@ -253,8 +229,7 @@ class DataSources(MaxirResource):
         *,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Delete a data source, permanently (only the dataset's creator may).
 
@@ -262,10 +237,8 @@ class DataSources(MaxirResource):
         """
         await self._delete(
             self._path(self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id),
-            user_id=user_id,
-            trace_id=trace_id,
-            timeout=timeout,
-            retry=retry,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     async def presign(
@@ -276,8 +249,7 @@ class DataSources(MaxirResource):
         expires_in: int = 600,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> Presigned:
         """A download link for the data source's original file, valid ``expires_in`` seconds
         (at least 60; the service's default is 600).
@@ -285,20 +257,16 @@ class DataSources(MaxirResource):
         The link points at the file store: fetch it *without* the API key, or use
         :meth:`download`, which does.
         """
-        body = {"expires_in": _expires_in(expires_in), "user_id": self._user(user_id)}
-        return await self._session.request(
-            "POST",
-            self._path(
-                self._paths.datasource_presign,
-                dataset_id=dataset_id,
-                datasource_id=datasource_id,
-            ),
-            json=body,
-            headers=self._trace(trace_id),
+        path = self._path(
+            self._paths.datasource_presign, dataset_id=dataset_id, datasource_id=datasource_id
+        )
+        return await self._post(
+            path,
+            json={"expires_in": _expires_in(expires_in)},
             idempotent=True,  # a second link for the same file is harmless
             parse=_presigned,
-            timeout=timeout,
-            retry=retry,
+            scope=self._scope(user_id, trace_id),
+            options=options,
         )
 
     def download(
@@ -310,8 +278,7 @@ class DataSources(MaxirResource):
         chunk_size: int = 1 << 20,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> Download:
         """The data source's original file, streamed in ``chunk_size`` pieces::
 
@@ -324,46 +291,41 @@ class DataSources(MaxirResource):
         and each read of the transfer, not the whole transfer.
         """
         # Checked now, so a bad argument fails at the call, not when the download starts.
-        seconds = _expires_in(expires_in)
-        user = self._user(user_id)
-        self._trace(trace_id)
-        require_id("dataset_id", dataset_id)
-        require_id("datasource_id", datasource_id)
+        path = self._path(
+            self._paths.datasource_presign, dataset_id=dataset_id, datasource_id=datasource_id
+        )
+        body = {"expires_in": _expires_in(expires_in)}
+        scope = self._scope(user_id, trace_id)
+        checked = call_options(options)
 
         async def locate() -> DownloadSource:
-            link = await self.presign(
-                dataset_id,
-                datasource_id,
-                expires_in=seconds,
-                user_id=user,
-                trace_id=trace_id,
-                timeout=timeout,
-                retry=retry,
+            link = await self._post(
+                path, json=body, idempotent=True, parse=_presigned, scope=scope, options=checked
             )
             return DownloadSource(link.url, authenticate=False)
 
-        return Download(self._session, locate, chunk_size=chunk_size, timeout=timeout, retry=retry)
+        return self._download(locate, chunk_size=chunk_size, options=checked)
 
-    async def wait_until_synched(
+    async def wait(
         self,
         dataset_id: str,
         datasource_id: str,
         *,
-        timeout: float | None = 300.0,
+        max_wait: float | None = 300.0,
         interval: float = 1.0,
         max_interval: float = 10.0,
         invalid_grace: float = 0.0,
         user_id: str | None = None,
         trace_id: str | None = None,
-        request_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> DataSource:
         """Poll a data source until it is ``synched`` and return it.
 
-        Raises :class:`DataSourceSyncError` when it ends ``invalid`` (processing failed), and
-        :class:`~asyncsdk.WaitTimeoutError` after ``timeout`` seconds (``None``: no limit;
-        the error's ``last`` is the last data source seen). ``request_timeout`` bounds each
-        poll. Polls start every ``interval`` seconds and back off to ``max_interval``.
+        Raises :class:`~asyncsdk.DataSourceSyncError` when it ends ``invalid`` (processing
+        failed), and :class:`~asyncsdk.WaitTimeoutError` after ``max_wait`` seconds (``None``:
+        no limit; the error's ``last`` is the last data source seen). The call options
+        (``timeout``...) apply to each poll. Polls start every ``interval`` seconds and back
+        off to ``max_interval``.
 
         ``invalid_grace``: the reference also describes ``invalid`` as "awaiting processing".
         On a deployment that reports a freshly queued source that way, pass the number of
@@ -371,24 +333,15 @@ class DataSources(MaxirResource):
         as "still queued" rather than as a failure. ``invalid`` after ``synching`` always
         ends the wait.
         """
-        if isinstance(invalid_grace, bool) or not isinstance(invalid_grace, (int, float)):
-            raise InvalidInputError("invalid_grace must be a number of seconds")
-        if invalid_grace < 0:
-            raise InvalidInputError("invalid_grace must be >= 0 seconds")
-        user = self._user(user_id)
-        self._trace(trace_id)  # reject a bad trace id now, not at the first poll
+        grace = _grace(invalid_grace)
+        path = self._path(
+            self._paths.datasource, dataset_id=dataset_id, datasource_id=datasource_id
+        )
+        scope = self._scope(user_id, trace_id)
+        check_wait(max_wait, interval, max_interval)
+        checked = call_options(options)
         started = time.monotonic()
         seen_synching = False
-
-        async def fetch() -> DataSource:
-            return await self.get(
-                dataset_id,
-                datasource_id,
-                user_id=user,
-                trace_id=trace_id,
-                timeout=request_timeout,
-                retry=retry,
-            )
 
         def finished(source: DataSource) -> bool:
             nonlocal seen_synching
@@ -398,13 +351,13 @@ class DataSources(MaxirResource):
                 seen_synching = True
                 return False
             if source.status is DataSourceStatus.INVALID:
-                return seen_synching or time.monotonic() - started >= invalid_grace
-            return False  # an unknown state: keep waiting (bounded by timeout)
+                return seen_synching or time.monotonic() - started >= grace
+            return False  # an unknown state: keep waiting (bounded by max_wait)
 
         source = await poll_until(
-            fetch,
+            lambda: self._get(path, _datasource, scope=scope, options=checked),
             finished,
-            timeout=timeout,
+            max_wait=max_wait,
             interval=interval,
             max_interval=max_interval,
             what=f"data source {datasource_id}",
@@ -424,8 +377,7 @@ class DataSources(MaxirResource):
         filename: str | None = None,
         user_id: str | None = None,
         trace_id: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> str:
         """Upload a local file and return its ``file_object_key``, for :meth:`create`::
 
@@ -441,26 +393,25 @@ class DataSources(MaxirResource):
         """
         if filename is not None:
             check_file_name(filename, what="filename")
-        user = self._user(user_id)
-        headers = self._trace(trace_id)
+        scope = self._scope(user_id, trace_id)
+        checked = call_options(options)
         content, name = await read_content(file, filename)
         check_file_name(name, what="filename")
         if not content:
             raise InvalidInputError(f"{name!r} is empty; the service refuses empty files")
 
         def form() -> aiohttp.FormData:
+            # A multipart body carries user_id as a form field, not in JSON.
             data = aiohttp.FormData()
-            data.add_field("file", content, filename=name, content_type="application/octet-stream")
-            data.add_field("user_id", user)
+            data.add_field("file", content, filename=name, content_type=content_type(name))
+            data.add_field("user_id", scope.user_id)
             return data
 
-        return await self._session.request(
-            "POST",
+        return await self._post(
             self._paths.file_upload,
             form=form,
-            headers=headers,
             idempotent=True,
             parse=_file_object_key,
-            timeout=timeout,
-            retry=retry,
+            scope=scope,
+            options=checked,
         )

@@ -32,7 +32,7 @@ class DataSourceStatus(OpenStrEnum):
     ``SYNCHING`` is pending (queued or being processed), ``SYNCHED`` is ready to query, and
     ``INVALID`` means processing failed (upload the file again). One enum text in the
     reference calls ``invalid`` "awaiting processing"; see
-    :meth:`~asyncsdk.maxir.datasources.DataSources.wait_until_synched` for deployments that
+    :meth:`~asyncsdk.maxir.datasources.DataSources.wait` for deployments that
     report a queued source that way. Values this SDK does not know (v1's ``pending``,
     ``running``, ``error``) are kept as ``UNKNOWN_<value>`` members instead of failing a page.
     """

@@ -1,15 +1,16 @@
-"""Every MAXIR path, in one table (MAXIR-API.md §3.0).
+"""Every MAXIR path, in one table.
 
 Paths are relative to the client's ``base_url``: everything before ``/v2/team``
 (``https://ai.data.cloud/api`` for Powerdrill, ``https://<your-domain>/app/api`` for a MAXIR
-instance). Templates use ``str.format`` fields; ids are quoted before they are put in.
+instance). Templates use ``str.format`` fields; ids are put in by the resources, each as exactly one
+path segment.
 """
 
 from __future__ import annotations
 
 from attrs import define
 
-__all__ = ["DEFAULT_PATHS", "MaxirPaths"]
+__all__ = ["V2_PATHS", "MaxirPaths"]
 
 
 @define(frozen=True)
@@ -30,4 +31,5 @@ class MaxirPaths:
     file_upload: str = "/v2/team/file/upload-datasource"
 
 
-DEFAULT_PATHS = MaxirPaths()
+#: The v2 team API, the only generation so far (named like MOI's ``SEED_PATHS``).
+V2_PATHS = MaxirPaths()

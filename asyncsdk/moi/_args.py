@@ -1,17 +1,28 @@
-"""What MOI's unpaged listings share: reading ``data[key]`` where null means "none"."""
+"""How MOI's listings spell sorting: one pair of arguments, ``order_by`` and ``descending``,
+whatever each endpoint calls them on the wire (``order_by``/``is_desc``,
+``sort_field``/``sort_order``, ``sorter.sort_by``/``sorter.is_desc``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+
+from .._core import checks
+
+__all__ = ["order_by_field", "sort_order"]
 
 
-def listing(data: Any, key: str) -> list[Any]:
-    """``data[key]`` of a list answer, where null or a missing key means "none"."""
-    if not isinstance(data, dict):
-        raise TypeError(f"expected an object with {key!r}, got {type(data).__name__}")
-    items = data.get(key)
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise TypeError(f"{key!r} must be a list, got {type(items).__name__}")
-    return items
+def order_by_field(value: object, allowed: Collection[str] | None = None) -> str | None:
+    """``order_by``: a field name (one of ``allowed`` when the service documents them)."""
+    if value is None:
+        return None
+    if allowed is not None:
+        return checks.choice("order_by", value, allowed)
+    return checks.text("order_by", value)
+
+
+def sort_order(descending: object) -> str | None:
+    """``descending`` as the BYOA listings' ``sort_order``."""
+    flag = checks.optional_bool("descending", descending)
+    if flag is None:
+        return None
+    return "descend" if flag else "ascend"

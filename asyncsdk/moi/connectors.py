@@ -1,20 +1,19 @@
-"""``moi.connectors``: data-source connectors and the files they can see (MOI-API.md §5)."""
+"""``moi.connectors``: data-source connectors and the files they can see."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, Unpack, overload
 
 from attrs import asdict
 
 from .._core import checks
-from .._core.checks import require_id
 from .._core.convert import structure
-from .._core.errors import InvalidInputError
+from .._core.errors import InvalidInputError, NotFoundError
+from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator, CursorPaging, NumberedPaging, PageResult
-from .._core.resource import Resource
-from .._core.retry import RetryPolicy
-from .._core.session import Session
+from .._core.resource import Resource, items, page_reader
+from ._args import order_by_field
 from .models import Connector, ConnectorFile, FileType, OSSConfig, S3Config, SourceType
 from .paths import MOIPaths
 
@@ -24,10 +23,13 @@ _REQUIRED = {
     OSSConfig: ("endpoint", "access_key_id", "access_key_secret", "bucket_name"),
     S3Config: ("endpoint", "access_key_id", "access_key_secret", "bucket_name", "region"),
 }
+_PAGES = NumberedPaging()
+_CURSOR = CursorPaging()
+_CONNECTORS = page_reader(Connector, "connectors")
 
 
-def _config_body(config: OSSConfig | S3Config) -> tuple[SourceType, dict[str, Any]]:
-    """The seed's ``config: {oss|s3: {...}}`` shape (D5), after checking required fields."""
+def _config_body(config: object) -> tuple[SourceType, dict[str, Any]]:
+    """The ``config: {oss|s3: {...}}`` shape, after checking required fields."""
     if not isinstance(config, (OSSConfig, S3Config)):
         raise InvalidInputError(
             f"config must be an OSSConfig or an S3Config, got {type(config).__name__}"
@@ -43,20 +45,54 @@ def _config_body(config: OSSConfig | S3Config) -> tuple[SourceType, dict[str, An
     return SourceType.S3, {"s3": fields}
 
 
-def connector_id_value(value: object) -> int:
-    """A connector id as the wire wants it: an integer (D11)."""
-    text = require_id("connector_id", value)
-    if not text.isdigit():
-        raise InvalidInputError(f"connector_id must be numeric, got {text!r}")
-    return int(text)
+def _files_cursor(data: Any) -> PageResult[Any]:
+    # Read from the raw page, so the next request goes out (with prefetch) while this page's
+    # models are built.
+    return PageResult(
+        items(data, "files"), next_cursor=data.get("cursor"), has_more=data.get("has_more")
+    )
 
 
-class Connectors(Resource):
+def _files_page(data: Any) -> PageResult[ConnectorFile]:
+    return PageResult(structure(items(data, "files"), list[ConnectorFile]))
+
+
+def _valid(data: Any) -> bool:
+    return bool(data["valid"])
+
+
+class Connectors(Resource[MOIPaths]):
     """Create, validate, list, update and delete connectors; list the files they see."""
 
-    def __init__(self, session: Session, paths: MOIPaths) -> None:
-        super().__init__(session)
-        self._paths = paths
+    @overload
+    async def create(
+        self,
+        name: str,
+        config: OSSConfig | S3Config,
+        *,
+        resolve: Literal[False] = ...,
+        **options: Unpack[CallOptions],
+    ) -> None: ...
+
+    @overload
+    async def create(
+        self,
+        name: str,
+        config: OSSConfig | S3Config,
+        *,
+        resolve: Literal[True],
+        **options: Unpack[CallOptions],
+    ) -> Connector: ...
+
+    @overload
+    async def create(
+        self,
+        name: str,
+        config: OSSConfig | S3Config,
+        *,
+        resolve: bool,
+        **options: Unpack[CallOptions],
+    ) -> Connector | None: ...
 
     async def create(
         self,
@@ -64,35 +100,37 @@ class Connectors(Resource):
         config: OSSConfig | S3Config,
         *,
         resolve: bool = False,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> Connector | None:
-        """Create a connector. The service returns no id (D6): with ``resolve=True`` the new
-        connector is looked up by name and returned (racy if others create the same name).
+        """Create a connector. The service answers no id: the call returns None, or with
+        ``resolve=True`` the new connector, looked up by name (racy if others create the same
+        name; :class:`~asyncsdk.NotFoundError` if it is not listed).
 
         Not retried once sent: if it fails with ``TransportError(request_sent=True)``, list
         connectors by name before creating again.
         """
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInputError("name must be a non-empty string")
+        checked = call_options(options)
+        checks.text("name", name)
+        checks.boolean("resolve", resolve)
         source_type, body = _config_body(config)
-        await self._session.request(
-            "POST",
-            self._paths.connectors,
-            json={"name": name, "source_type": int(source_type), "config": body},
-            idempotent=False,
-            timeout=timeout,
-            retry=retry,
-        )
+        json = {"name": name, "source_type": int(source_type), "config": body}
+        await self._post(self._paths.connectors, json=json, idempotent=False, options=checked)
         if not resolve:
             return None
-        return await self.find(name, timeout=timeout, retry=retry)
+        found = await self.find(name, **checked)
+        if found is None:
+            raise NotFoundError(
+                f"connector {name!r} was created, but is not listed",
+                status=404,
+                method="GET",
+                path=self._paths.connector_list,
+            )
+        return found
 
-    async def find(
-        self, name: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> Connector | None:
+    async def find(self, name: str, **options: Unpack[CallOptions]) -> Connector | None:
         """The connector named exactly ``name``, or None."""
-        async for connector in self.list(keyword=name, timeout=timeout, retry=retry):
+        checks.text("name", name)
+        async for connector in self.list(keyword=name, **options):
             if connector.name == name:
                 return connector
         return None
@@ -103,14 +141,14 @@ class Connectors(Resource):
         connector_id: int | str | None = None,
         config: OSSConfig | S3Config | None = None,
         source_type: SourceType | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> bool:
         """Check a saved connector (``connector_id``) or an unsaved ``config``; True if valid.
 
         The service wants the source type with a connector id; pass ``source_type`` if you
         know it, otherwise it is looked up in the connector listing (one more request).
         """
+        checked = call_options(options)
         if (connector_id is None) == (config is None):
             raise InvalidInputError("pass exactly one of connector_id or config")
         body: dict[str, Any]
@@ -118,22 +156,22 @@ class Connectors(Resource):
             source_type, config_body = _config_body(config)
             body = {"source_type": int(source_type), "config": config_body}
         else:
-            wanted = connector_id_value(connector_id)
+            wanted = checks.numeric_id("connector_id", connector_id)
+            if source_type is not None:
+                checks.integer("source_type", source_type)
             if source_type is None:
                 source_type = SourceType.UNKNOWN
-                async for connector in self.list(timeout=timeout, retry=retry):
+                async for connector in self.list(**checked):
                     if connector.id == str(wanted):
                         source_type = connector.source_type
                         break
             body = {"source_type": int(source_type), "connector_id": wanted}
-        return await self._session.request(
-            "POST",
+        return await self._post(
             self._paths.connector_validate,
             json=body,
             idempotent=True,
-            parse=lambda data: bool(data["valid"]),
-            timeout=timeout,
-            retry=retry,
+            parse=_valid,
+            options=checked,
         )
 
     def list(
@@ -141,31 +179,17 @@ class Connectors(Resource):
         *,
         keyword: str | None = None,
         order_by: str | None = None,
-        is_desc: bool | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        concurrency: int = 1,
-        resume_from: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        descending: bool | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[Connector]:
         """Every connector, page by page (``page``/``page_size``)."""
-        return self._paginate(
-            "GET",
-            self._paths.connector_list,
-            style=NumberedPaging(),
-            params={"keyword": keyword, "order_by": order_by, "is_desc": is_desc},
-            parse_page=lambda data: PageResult(
-                structure(data["connectors"] or [], list[Connector]), total=data.get("total")
-            ),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+        params = {
+            "keyword": checks.optional_text("keyword", keyword),
+            "order_by": order_by_field(order_by),
+            "is_desc": checks.optional_bool("descending", descending),
+        }
+        return self._list(
+            self._paths.connector_list, _CONNECTORS, style=_PAGES, params=params, options=options
         )
 
     async def update(
@@ -174,41 +198,27 @@ class Connectors(Resource):
         *,
         name: str | None = None,
         config: OSSConfig | S3Config | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Rename a connector and/or replace its settings."""
         if name is None and config is None:
             raise InvalidInputError("pass name, config, or both")
         body: dict[str, Any] = {}
         if name is not None:
-            if not isinstance(name, str) or not name.strip():
-                raise InvalidInputError("name must be a non-empty string")
-            body["name"] = name
+            body["name"] = checks.text("name", name)
         if config is not None:
             body["config"] = _config_body(config)[1]
-        path = self._paths.connector.format(connector_id=connector_id_value(connector_id))
-        await self._session.request(
-            "PUT", path, json=body, idempotent=True, timeout=timeout, retry=retry
+        path = self._path(
+            self._paths.connector, connector_id=checks.numeric_id("connector_id", connector_id)
         )
+        await self._put(path, json=body, options=options)
 
-    async def delete(
-        self,
-        connector_id: int | str,
-        *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
+    async def delete(self, connector_id: int | str, **options: Unpack[CallOptions]) -> None:
         """Delete a connector."""
-        path = self._paths.connector.format(connector_id=connector_id_value(connector_id))
-        await self._session.request(
-            "DELETE",
-            path,
-            idempotent=True,
-            absent_ok_on_retry=True,
-            timeout=timeout,
-            retry=retry,
+        path = self._path(
+            self._paths.connector, connector_id=checks.numeric_id("connector_id", connector_id)
         )
+        await self._delete(path, options=options)
 
     def files(
         self,
@@ -216,41 +226,23 @@ class Connectors(Resource):
         *,
         file_types: Iterable[FileType | int] | None = None,
         dir: str | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        resume_from: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[ConnectorFile]:
-        """The files a connector sees, through its cursor (``cursor``/``has_more``).
+        """The files a connector sees, through its cursor (``cursor``/``has_more``): pages
+        come one after another (``prefetch=`` fetches ahead; ``concurrency`` must stay 1).
 
         ``dir`` lists one directory level (directories come back with type 10).
         """
-        return self._paginate(
-            "GET",
+        params = {
+            "connector_id": checks.numeric_id("connector_id", connector_id),
+            "file_types": checks.optional_int_list("file_types", file_types),
+            "dir": None if dir is None else checks.text("dir", dir, allow_empty=True),
+        }
+        return self._list(
             self._paths.connector_files,
-            style=CursorPaging(),
-            params={
-                "connector_id": connector_id_value(connector_id),
-                "file_types": checks.optional_int_list("file_types", file_types),
-                "dir": dir,
-            },
-            # The cursor is read from the raw page, so the next request goes out (with
-            # prefetch) while this page's models are built.
-            peek_page=lambda data: PageResult(
-                data.get("files") or [],
-                next_cursor=data.get("cursor"),
-                has_more=data.get("has_more"),
-            ),
-            parse_page=lambda data: PageResult(
-                structure(data.get("files") or [], list[ConnectorFile])
-            ),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=1,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+            _files_page,
+            peek_page=_files_cursor,
+            style=_CURSOR,
+            params=params,
+            options=options,
         )

@@ -1,24 +1,23 @@
-"""``moi.metrics``: load and processing metrics over a time range (MOI-API.md §12).
+"""``moi.metrics``: load and processing metrics over a time range.
 
 The public docs call ``POST /metric/observice`` on the API host (the default here); the seed
 calls ``POST /ob/metrics`` on an in-cluster host. ``MOIClient(metrics_url=...)`` sends queries
 to such a URL instead (credentials go with them only if it is the API's own origin), and
-``MOIClient(paths=evolve(SEED, metrics=...))`` changes just the path (D4).
+``MOIClient(paths=evolve(SEED_PATHS, metrics=...))`` changes just the path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from .._core import checks
 from .._core.convert import structure
 from .._core.errors import InvalidInputError
-from .._core.resource import Resource
-from .._core.retry import RetryPolicy
+from .._core.options import CallOptions, call_options
+from .._core.resource import Resource, items
 from .._core.session import Session
-from . import _args
 from .models import MetricName, MetricSeries
 from .paths import MOIPaths
 
@@ -26,7 +25,7 @@ __all__ = ["Metrics"]
 
 
 def _series(data: Any) -> list[MetricSeries]:
-    return structure(_args.listing(data, "metrics"), list[MetricSeries])
+    return structure(items(data, "metrics"), list[MetricSeries])
 
 
 def _instant(name: str, value: object) -> datetime:
@@ -68,7 +67,7 @@ def _names(names: object) -> list[str]:
     return out
 
 
-class Metrics(Resource):
+class Metrics(Resource[MOIPaths]):
     """Query metric series::
 
     end = datetime.now(timezone.utc)
@@ -83,8 +82,7 @@ class Metrics(Resource):
     def __init__(
         self, session: Session, paths: MOIPaths, account: str, url: str | None = None
     ) -> None:
-        super().__init__(session)
-        self._paths = paths
+        super().__init__(session, paths)
         self._account = account
         self._url = url
 
@@ -96,13 +94,13 @@ class Metrics(Resource):
         interval: int | timedelta,
         *,
         account: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> list[MetricSeries]:
         """Series for ``names`` between ``start`` and ``end`` (aware datetimes, sent as RFC
         3339), in buckets of ``interval`` seconds. One series per metric (and per label set,
         e.g. per workflow); a point's ``value`` is None where its bucket had no data.
-        ``account`` defaults to the client's account. Safe to retry (D23)."""
+        ``account`` defaults to the client's account. Safe to retry."""
+        checked = call_options(options)
         account = self._account if account is None else checks.text("account", account)
         if not account:
             raise InvalidInputError("account is required: the client has no account_name")
@@ -117,12 +115,5 @@ class Metrics(Resource):
             raise InvalidInputError("start must be before end")
         # MOIClient(metrics_url=...) may name another host: the pipeline attaches credentials
         # only for the API's own origin.
-        return await self._session.request(
-            "POST",
-            self._paths.metrics if self._url is None else self._url,
-            json=body,
-            idempotent=True,
-            parse=_series,
-            timeout=timeout,
-            retry=retry,
-        )
+        target = self._paths.metrics if self._url is None else self._url
+        return await self._post(target, json=body, idempotent=True, parse=_series, options=checked)

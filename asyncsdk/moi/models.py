@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import define, field
+from cattrs.gen import make_dict_structure_fn, override
 
 from .._core.convert import converter
 from .._core.enums import OpenIntEnum, OpenStrEnum
@@ -23,12 +24,14 @@ __all__ = [
     "ConnectorFile",
     "FileType",
     "Job",
+    "JobDescription",
     "JobFile",
     "JobFileCounts",
     "JobFileStatus",
     "JobStatus",
     "LoadIntervalType",
     "LoadModeConfig",
+    "LoadResult",
     "MetricName",
     "MetricPoint",
     "MetricSeries",
@@ -42,9 +45,11 @@ __all__ = [
     "SourceType",
     "Task",
     "TaskFile",
+    "TaskFileCounts",
     "TaskFileStatus",
     "TaskSourceConfig",
     "TaskStatus",
+    "VolumePath",
     "Workflow",
     "WorkflowConfig",
     "WorkflowStatus",
@@ -234,6 +239,22 @@ class TaskSourceConfig:
 
 
 @define(frozen=True)
+class VolumePath:
+    """Where a task's volume sits (the current service only): ids and names from the top."""
+
+    id_list: tuple[str, ...] = ()
+    name_list: tuple[str, ...] = ()
+
+
+@define(frozen=True)
+class LoadResult:
+    """What loading one file of a task gave (the current service only)."""
+
+    lines: int = 0
+    reason: str = ""
+
+
+@define(frozen=True)
 class Task:
     """A load task: copies files from a connector into a raw volume."""
 
@@ -251,6 +272,10 @@ class Task:
     end_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: Sent by the current service only.
+    volume_path: VolumePath | None = None
+    #: Sent by the current service only.
+    load_results: tuple[LoadResult, ...] = ()
 
 
 @define(frozen=True)
@@ -285,6 +310,46 @@ def _structure_connector(value: Any, cls: type) -> Connector:
 
 _connector_hook = converter.gen_structure_attrs_fromdict(Connector)
 converter.register_structure_hook(Connector, _structure_connector)
+
+
+def _by_name(value: Any, enum: type[OpenIntEnum]) -> Any:
+    """A status or type the current service names (``"running"``) as the number the seed-era
+    service sends for it; numbers and numeric strings pass through. An unknown name is left
+    as it is, for the enum's hook to refuse with the name in the message."""
+    if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+        member = enum.__members__.get(value.strip().upper())
+        if member is not None:
+            return int(member)
+    return value
+
+
+def _structure_task(value: Any, cls: type) -> Task:
+    # The seed-era service wraps the task as {"task": {...}}; the current one (and the vendor's
+    # own clients) answer with the task itself, its status named and its times as strings.
+    if type(value) is dict:
+        if "id" not in value and type(value.get("task")) is dict:
+            value = value["task"]
+        # Listings decode many tasks: copy the dict only when a field needs rewriting.
+        status, kind = value.get("status"), value.get("source_connector_type")
+        if (
+            type(status) is str
+            or type(kind) is str
+            or value.get("start_at") == "0"
+            or value.get("end_at") == "0"
+        ):
+            value = dict(value)
+            if type(status) is str:
+                value["status"] = _by_name(status, TaskStatus)
+            if type(kind) is str:
+                value["source_connector_type"] = _by_name(kind, SourceType)
+            for key in ("start_at", "end_at"):
+                if value.get(key) == "0":  # an unset time, written as a string
+                    value[key] = None
+    return _task_hook(value, cls)
+
+
+_task_hook = converter.gen_structure_attrs_fromdict(Task)
+converter.register_structure_hook(Task, _structure_task)
 
 
 # -- processing: workflows, jobs, volumes, metrics (MOI-API.md §4.6-§4.9, §7-§10, §12) --------
@@ -421,6 +486,31 @@ class Workflow:
 
 
 @define(frozen=True)
+class JobDescription:
+    """What started a job, as the current service describes it."""
+
+    #: The load task whose files triggered the job (``triggerTaskID`` on the wire, a string or
+    #: a number there, always a string here).
+    trigger_task_id: str | None = None
+
+
+def _structure_job_description(value: Any, _: type) -> JobDescription | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    trigger = value.get("triggerTaskID")
+    if isinstance(trigger, float) and trigger.is_integer():
+        trigger = int(trigger)
+    return JobDescription(trigger_task_id=converter.structure(trigger, str | None))  # type: ignore[arg-type]
+
+
+converter.register_structure_hook_func(
+    lambda t: t == (JobDescription | None), _structure_job_description
+)
+
+
+@define(frozen=True)
 class Job:
     """One run of a workflow over a batch of files (§8)."""
 
@@ -445,6 +535,8 @@ class Job:
     branch_name: str | None = None
     version: str | None = None
     workflow: WorkflowConfig | None = None
+    #: Sent by the current service only.
+    description: JobDescription | None = None
 
     @property
     def finished(self) -> bool:
@@ -454,12 +546,16 @@ class Job:
 
 @define(frozen=True)
 class JobFile:
-    """A file of a processing job (§8.3). ``id`` is what ``jobs.retry_files`` takes."""
+    """A file of a processing job. ``id`` is what ``jobs.retry_files`` takes.
+
+    Named like :class:`TaskFile` (``name``, ``type``, ``status``); the wire calls them
+    ``file_name``, ``file_type``, ``file_status``.
+    """
 
     id: str
-    file_name: str = ""
-    file_type: FileType = FileType.NONE
-    file_status: JobFileStatus = JobFileStatus.PENDING
+    name: str = ""
+    type: FileType = FileType.NONE
+    status: JobFileStatus = JobFileStatus.PENDING
     error_message: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
@@ -483,6 +579,15 @@ class JobFileCounts:
     pending: int = 0
     stopped: int = 0
     file_total: int | None = None
+
+
+@define(frozen=True)
+class TaskFileCounts:
+    """How a load task's files stand: all of them, succeeded, failed."""
+
+    total: int
+    succeeded: int
+    failed: int
 
 
 @define(frozen=True)
@@ -513,14 +618,18 @@ class ProcessedVolume:
 
 @define(frozen=True)
 class ProcessedFile:
-    """A file in a processed volume (§10.3); ``source_*`` point back at the raw file."""
+    """A file in a processed volume; ``source_*`` point back at the raw file.
+
+    Named like :class:`TaskFile` (``name``, ``type``, ``size``, ``path``, ``status``); the wire
+    prefixes each with ``file_``.
+    """
 
     id: str
-    file_name: str = ""
-    file_type: FileType = FileType.NONE
-    file_size: int = 0
-    file_path: str = ""
-    file_status: JobFileStatus = JobFileStatus.PENDING
+    name: str = ""
+    type: FileType = FileType.NONE
+    size: int = 0
+    path: str = ""
+    status: JobFileStatus = JobFileStatus.PENDING
     source_volume_id: str | None = None
     source_file_id: str | None = None
     target_volume_id: str | None = None
@@ -596,3 +705,28 @@ def _structure_metric_series(value: Any, _: type) -> MetricSeries:
 
 
 converter.register_structure_hook(MetricSeries, _structure_metric_series)
+
+
+# The service prefixes these fields with "file_"; the models name them like TaskFile.
+converter.register_structure_hook(
+    JobFile,
+    make_dict_structure_fn(
+        JobFile,
+        converter,
+        name=override(rename="file_name"),
+        type=override(rename="file_type"),
+        status=override(rename="file_status"),
+    ),
+)
+converter.register_structure_hook(
+    ProcessedFile,
+    make_dict_structure_fn(
+        ProcessedFile,
+        converter,
+        name=override(rename="file_name"),
+        type=override(rename="file_type"),
+        size=override(rename="file_size"),
+        path=override(rename="file_path"),
+        status=override(rename="file_status"),
+    ),
+)

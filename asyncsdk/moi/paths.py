@@ -1,4 +1,4 @@
-"""Every MOI path, in one table per generation of the API (MOI-API.md §15 D4).
+"""Every MOI path, in one table per generation of the API.
 
 The BYOA service renamed ``index_workflow`` / ``index_workflow_job`` to ``workflow_meta`` /
 ``workflow_job`` in May 2025; a rename is a one-line change here and nowhere else.
@@ -10,12 +10,15 @@ from typing import Literal
 
 from attrs import define, evolve
 
-__all__ = ["CURRENT", "SEED", "MOIPaths", "resolve_paths"]
+from .._core.errors import InvalidInputError
+
+__all__ = ["CURRENT_PATHS", "SEED_PATHS", "MOIPaths", "resolve_paths"]
 
 
 @define(frozen=True)
 class MOIPaths:
-    """Paths relative to the client's ``base_url``. Templates use ``str.format`` fields."""
+    """Paths relative to the client's ``base_url``. Templates use ``str.format`` fields; ids
+    are put in by the resources, each as exactly one path segment."""
 
     login: str = "/auth/login"
     refresh: str = "/auth/refresh"
@@ -59,11 +62,11 @@ class MOIPaths:
 
 
 #: The seed-era paths (Feb–May 2025), the default.
-SEED = MOIPaths()
+SEED_PATHS = MOIPaths()
 
 #: The paths after the May 2025 BYOA rename.
-CURRENT = evolve(
-    SEED,
+CURRENT_PATHS = evolve(
+    SEED_PATHS,
     workflows="/byoa/api/v1/workflow_meta",
     workflow="/byoa/api/v1/workflow_meta/{workflow_id}",
     jobs="/byoa/api/v1/workflow_job",
@@ -73,10 +76,11 @@ CURRENT = evolve(
 
 
 def resolve_paths(paths: Literal["seed", "current"] | MOIPaths) -> MOIPaths:
+    """The path table ``MOIClient(paths=...)`` names."""
     if isinstance(paths, MOIPaths):
         return paths
     if paths == "seed":
-        return SEED
+        return SEED_PATHS
     if paths == "current":
-        return CURRENT
-    raise ValueError(f"paths must be 'seed', 'current' or a MOIPaths, got {paths!r}")
+        return CURRENT_PATHS
+    raise InvalidInputError(f"paths must be 'seed', 'current' or a MOIPaths, got {paths!r}")

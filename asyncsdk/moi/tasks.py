@@ -1,45 +1,36 @@
-"""``moi.tasks``: load tasks, which copy a connector's files into a raw volume (MOI-API.md §6)."""
+"""``moi.tasks``: load tasks, which copy a connector's files into a raw volume."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from attrs import define
+from typing import Any, Literal, Unpack, overload
 
 from .._core import checks
-from .._core.checks import require_id
 from .._core.convert import structure
-from .._core.errors import InvalidInputError
-from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.polling import poll_until
-from .._core.resource import Resource
-from .._core.retry import RetryPolicy
-from .._core.session import Session
-from .connectors import connector_id_value
-from .models import LoadIntervalType, Task, TaskFile, TaskFileStatus, TaskStatus
+from .._core.errors import InvalidInputError, NotFoundError
+from .._core.options import CallOptions, PageOptions, call_options
+from .._core.paging import AsyncPaginator, NumberedPaging
+from .._core.polling import check_wait, poll_until
+from .._core.resource import Resource, page_reader
+from ._args import order_by_field
+from .models import LoadIntervalType, Task, TaskFile, TaskFileCounts, TaskFileStatus, TaskStatus
 from .paths import MOIPaths
 
-__all__ = ["TaskFileCounts", "Tasks"]
+__all__ = ["Tasks"]
 
 _ORDER_FIELDS = ("end_at", "created_at", "updated_at")
 # How far the service's clock may be behind ours (and its creation times are whole seconds):
 # tasks created this long before a create call are still candidates for resolving it.
 _CLOCK_SLACK = timedelta(seconds=60)
+_PAGES = NumberedPaging()
+_TASKS = page_reader(Task, "tasks")
+_FILES = page_reader(TaskFile, "files")
 
 
-@define(frozen=True)
-class TaskFileCounts:
-    """How a task's files stand: all of them, succeeded, failed."""
-
-    total: int
-    succeeded: int
-    failed: int
-
-
-def _uris(uris: Sequence[str]) -> list[str]:
-    if isinstance(uris, str) or not isinstance(uris, Sequence):
+def _uris(uris: object) -> list[str]:
+    if isinstance(uris, (str, bytes)) or not isinstance(uris, Sequence):
         raise InvalidInputError("uris must be a list of file or folder uris")
     if not uris:
         raise InvalidInputError("uris must not be empty")
@@ -49,8 +40,12 @@ def _uris(uris: Sequence[str]) -> list[str]:
     return list(uris)
 
 
-def _load_mode(load_interval_type: LoadIntervalType | int, interval: int) -> dict[str, int]:
-    if isinstance(load_interval_type, bool) or int(load_interval_type) not in (1, 2, 3, 4):
+def _load_mode(load_interval_type: object, interval: object) -> dict[str, int]:
+    if (
+        isinstance(load_interval_type, bool)
+        or not isinstance(load_interval_type, int)
+        or int(load_interval_type) not in (1, 2, 3, 4)
+    ):
         raise InvalidInputError(
             f"load_interval_type must be a LoadIntervalType (DAY, HOUR, MINUTE or ONCE), "
             f"got {load_interval_type!r}"
@@ -60,12 +55,63 @@ def _load_mode(load_interval_type: LoadIntervalType | int, interval: int) -> dic
     return {"load_interval_type": int(load_interval_type), "interval": interval}
 
 
-class Tasks(Resource):
+def _task(data: Any) -> Task:
+    # Task's hook reads the seed's {"task": {...}} and the current flat answer.
+    return structure(data, Task)
+
+
+def _file_counts(data: Any) -> TaskFileCounts:
+    return TaskFileCounts(
+        total=structure(data.get("total_sum", data.get("total", 0)), int),
+        succeeded=structure(data.get("total_success", 0), int),
+        failed=structure(data.get("total_failed", 0), int),
+    )
+
+
+class Tasks(Resource[MOIPaths]):
     """Create, list, inspect, pause, resume, retry and delete load tasks."""
 
-    def __init__(self, session: Session, paths: MOIPaths) -> None:
-        super().__init__(session)
-        self._paths = paths
+    @overload
+    async def create(
+        self,
+        connector_id: int | str,
+        volume_id: str,
+        uris: Sequence[str],
+        *,
+        load_interval_type: LoadIntervalType = ...,
+        interval: int = ...,
+        name: str | None = ...,
+        resolve: Literal[False] = ...,
+        **options: Unpack[CallOptions],
+    ) -> None: ...
+
+    @overload
+    async def create(
+        self,
+        connector_id: int | str,
+        volume_id: str,
+        uris: Sequence[str],
+        *,
+        load_interval_type: LoadIntervalType = ...,
+        interval: int = ...,
+        name: str | None = ...,
+        resolve: Literal[True],
+        **options: Unpack[CallOptions],
+    ) -> Task: ...
+
+    @overload
+    async def create(
+        self,
+        connector_id: int | str,
+        volume_id: str,
+        uris: Sequence[str],
+        *,
+        load_interval_type: LoadIntervalType = ...,
+        interval: int = ...,
+        name: str | None = ...,
+        resolve: bool,
+        **options: Unpack[CallOptions],
+    ) -> Task | None: ...
 
     async def create(
         self,
@@ -77,29 +123,29 @@ class Tasks(Resource):
         interval: int = 0,
         name: str | None = None,
         resolve: bool = False,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> Task | None:
         """Start loading ``uris`` (files or folders, as ``connectors.files`` lists them) from a
         connector into the raw volume ``volume_id``.
 
-        The service returns no id. With ``resolve=True`` the task is looked up by what makes it
-        unique: the ``name`` given (required then), this connector and volume, and a creation
-        time from shortly before the call on (see :meth:`find`). Give each task a unique name:
-        if several tasks match, ``InvalidInputError`` says so rather than returning one of
-        them; if none is listed yet, the result is None.
-        A create is not retried once sent: after ``TransportError(request_sent=True)``, check
-        ``tasks.find(name)`` before creating again.
+        The service answers no id: the call returns None. With ``resolve=True`` the task is
+        looked up by what makes it unique: the ``name`` given (required then), this connector
+        and volume, and a creation time from shortly before the call on (see :meth:`find`).
+        Give each task a unique name: if several tasks match, ``InvalidInputError`` says so
+        rather than returning one of them; if none is listed yet,
+        :class:`~asyncsdk.NotFoundError`. A create is not retried once sent: after
+        ``TransportError(request_sent=True)``, check ``tasks.find(name)`` before creating again.
         """
-        if resolve and not name:
+        checked = call_options(options)
+        if checks.boolean("resolve", resolve) and name is None:
             raise InvalidInputError(
                 "resolve=True needs name=: the service returns no id, and only a name tells "
                 "this task from others created for the same connector and volume meanwhile"
             )
         since = datetime.now(UTC) - _CLOCK_SLACK
         body: dict[str, Any] = {
-            "source_connector_id": connector_id_value(connector_id),
-            "volume_id": require_id("volume_id", volume_id),
+            "source_connector_id": checks.numeric_id("connector_id", connector_id),
+            "volume_id": checks.require_id("volume_id", volume_id),
             "source_config": {
                 "common_file_task_config": {
                     "load_mode_config": _load_mode(load_interval_type, interval),
@@ -109,21 +155,14 @@ class Tasks(Resource):
             "config_type": 1,
         }
         if name is not None:
-            body["name"] = name
-        await self._session.request(
-            "POST",
-            self._paths.task_create,
-            json=body,
-            idempotent=False,
-            timeout=timeout,
-            retry=retry,
-        )
+            body["name"] = checks.text("name", name)
+        await self._post(self._paths.task_create, json=body, idempotent=False, options=checked)
         if not resolve:
             return None
         assert name is not None
         found = [
             task
-            async for task in self._named(name, since, timeout=timeout, retry=retry)
+            async for task in self._named(name, since, checked)
             if task.source_connector_id == str(body["source_connector_id"])
             and task.volume_id == body["volume_id"]
         ]
@@ -132,15 +171,17 @@ class Tasks(Resource):
                 f"{len(found)} tasks named {name!r} were created for this connector and volume "
                 "since the call started; give each task a unique name to resolve it"
             )
-        return found[0] if found else None
+        if not found:
+            raise NotFoundError(
+                f"task {name!r} was created, but is not listed yet",
+                status=404,
+                method="GET",
+                path=self._paths.task_list,
+            )
+        return found[0]
 
     async def find(
-        self,
-        name: str,
-        *,
-        since: datetime | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        self, name: str, *, since: datetime | None = None, **options: Unpack[CallOptions]
     ) -> Task | None:
         """The newest task named exactly ``name`` (None if there is none).
 
@@ -149,25 +190,18 @@ class Tasks(Resource):
         first, and ``since`` (an aware datetime) stops the scan at tasks created before it:
         give it whenever you know roughly when the task was made.
         """
-        async for task in self._named(name, since, timeout=timeout, retry=retry):
+        async for task in self._named(name, since, call_options(options)):
             return task
         return None
 
     async def _named(
-        self,
-        name: str,
-        since: datetime | None,
-        *,
-        timeout: float | None,
-        retry: RetryPolicy | None,
+        self, name: str, since: datetime | None, options: CallOptions
     ) -> AsyncIterator[Task]:
         """Tasks named ``name``, newest first, created at or after ``since``."""
-        if not isinstance(name, str) or not name:
-            raise InvalidInputError(f"name must be a non-empty string, got {name!r}")
+        checks.text("name", name)
         if since is not None and (not isinstance(since, datetime) or since.tzinfo is None):
             raise InvalidInputError(f"since must be an aware datetime, got {since!r}")
-        newest = self.list(order_by="created_at", is_desc=True, timeout=timeout, retry=retry)
-        async for task in newest:
+        async for task in self.list(order_by="created_at", descending=True, **options):
             if since is not None and task.created_at is not None and task.created_at < since:
                 return
             if task.name == name:
@@ -179,64 +213,36 @@ class Tasks(Resource):
         status: Iterable[TaskStatus | int] | None = None,
         load_interval_types: Iterable[LoadIntervalType | int] | None = None,
         order_by: str | None = None,
-        is_desc: bool | None = None,
+        descending: bool | None = None,
         keyword: str | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        concurrency: int = 1,
-        resume_from: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[Task]:
-        """Load tasks, filtered by status and schedule, ordered by ``end_at``, ``created_at``
-        or ``updated_at``. Pages are numbered, so ``concurrency=8`` fetches them in parallel
-        once the first page tells the total.
+        """Load tasks, filtered by status and schedule, ordered by ``order_by`` (``end_at``,
+        ``created_at`` or ``updated_at``; ``descending=True`` for newest first). Pages are
+        numbered, so ``concurrency=8`` fetches them in parallel once the first page tells the
+        total.
 
         ``keyword`` matches a task's creator or its volume's name (a substring), not the
         task's name: use :meth:`find` for that. Listings stay exact while tasks are created
         and deleted if they are ordered by something that does not change (``created_at``,
         the default); ``updated_at`` changes with every state change."""
-        if order_by is not None and order_by not in _ORDER_FIELDS:
-            raise InvalidInputError(f"order_by must be one of {', '.join(_ORDER_FIELDS)}")
-        return self._paginate(
-            "GET",
-            self._paths.task_list,
-            style=NumberedPaging(),
-            params={
-                "status": checks.optional_int_list("status", status),
-                "load_interval_types": checks.optional_int_list(
-                    "load_interval_types", load_interval_types
-                ),
-                "order_by": order_by,
-                "is_desc": is_desc,
-                "keyword": keyword,
-            },
-            parse_page=lambda data: PageResult(
-                structure(data.get("tasks") or [], list[Task]), total=data.get("total")
+        params = {
+            "status": checks.optional_int_list("status", status),
+            "load_interval_types": checks.optional_int_list(
+                "load_interval_types", load_interval_types
             ),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+            "order_by": order_by_field(order_by, _ORDER_FIELDS),
+            "is_desc": checks.optional_bool("descending", descending),
+            "keyword": checks.optional_text("keyword", keyword),
+        }
+        return self._list(
+            self._paths.task_list, _TASKS, style=_PAGES, params=params, options=options
         )
 
-    async def get(
-        self, task_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> Task:
+    async def get(self, task_id: str, **options: Unpack[CallOptions]) -> Task:
         """One task."""
-        return await self._session.request(
-            "GET",
-            self._paths.task_get,
-            params={"task_id": require_id("task_id", task_id)},
-            idempotent=True,
-            parse=lambda data: structure(data["task"], Task),
-            timeout=timeout,
-            retry=retry,
-        )
+        params = {"task_id": checks.require_id("task_id", task_id)}
+        return await self._get(self._paths.task_get, _task, params=params, options=options)
 
     async def update(
         self,
@@ -245,188 +251,111 @@ class Tasks(Resource):
         load_interval_type: LoadIntervalType | None = None,
         interval: int = 0,
         uris: Sequence[str] | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Change a task's schedule and/or its uris."""
         if load_interval_type is None and uris is None:
             raise InvalidInputError("pass load_interval_type, uris, or both")
-        body: dict[str, Any] = {"task_id": require_id("task_id", task_id)}
+        body: dict[str, Any] = {"task_id": checks.require_id("task_id", task_id)}
         if load_interval_type is not None:
             body["load_mode_config"] = _load_mode(load_interval_type, interval)
         if uris is not None:
             body["uris"] = _uris(uris)
-        await self._session.request(
-            "POST",
-            self._paths.task_update,
-            json=body,
-            idempotent=True,
-            timeout=timeout,
-            retry=retry,
-        )
+        await self._post(self._paths.task_update, json=body, idempotent=True, options=options)
 
-    async def delete(
-        self, task_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> None:
+    async def delete(self, task_id: str, **options: Unpack[CallOptions]) -> None:
         """Delete a task (a retry that finds it already gone counts as success)."""
-        await self._task_call(self._paths.task_delete, task_id, timeout, retry, absent_ok=True)
+        body = {"task_id": checks.require_id("task_id", task_id)}
+        await self._post(
+            self._paths.task_delete, json=body, idempotent=True, absent_ok=True, options=options
+        )
 
-    async def pause(
-        self, task_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> None:
+    async def pause(self, task_id: str, **options: Unpack[CallOptions]) -> None:
         """Pause a task: it goes through ``PAUSING`` to ``PAUSED``."""
-        await self._task_call(self._paths.task_pause, task_id, timeout, retry)
+        body = {"task_id": checks.require_id("task_id", task_id)}
+        await self._post(self._paths.task_pause, json=body, idempotent=True, options=options)
 
-    async def resume(
-        self, task_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> None:
+    async def resume(self, task_id: str, **options: Unpack[CallOptions]) -> None:
         """Resume a paused task."""
-        await self._task_call(self._paths.task_resume, task_id, timeout, retry)
+        body = {"task_id": checks.require_id("task_id", task_id)}
+        await self._post(self._paths.task_resume, json=body, idempotent=True, options=options)
 
-    async def _task_call(
-        self,
-        path: str,
-        task_id: str,
-        timeout: float | None,
-        retry: RetryPolicy | None,
-        *,
-        absent_ok: bool = False,
-    ) -> None:
-        await self._session.request(
-            "POST",
-            path,
-            json={"task_id": require_id("task_id", task_id)},
-            idempotent=True,
-            absent_ok_on_retry=absent_ok,
-            timeout=timeout,
-            retry=retry,
-        )
-
-    async def retry(
-        self,
-        task_id: str,
-        file_ids: Iterable[str],
-        *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        """Retry failed files of a task (ids from ``tasks.files``). Safe to repeat: files
-        already retrying are left alone."""
+    async def retry_files(
+        self, task_id: str, file_ids: Iterable[str], **options: Unpack[CallOptions]
+    ) -> builtins.list[str]:
+        """Send failed files of a task (ids from :meth:`files`) back for loading; returns the
+        ids sent. Safe to repeat: files already retrying are left alone."""
         ids = checks.id_list("file_ids", file_ids)
-        await self._session.request(
-            "POST",
-            self._paths.task_retry,
-            json={"task_id": require_id("task_id", task_id), "ids": ids},
-            idempotent=True,
-            timeout=timeout,
-            retry=retry,
-        )
+        body = {"task_id": checks.require_id("task_id", task_id), "ids": ids}
+        await self._post(self._paths.task_retry, json=body, idempotent=True, options=options)
+        return ids
 
     async def retry_failed(
-        self,
-        task_id: str,
-        *,
-        batch_size: int = 500,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> int:
-        """Retry every failed file of a task; return how many were retried.
+        self, task_id: str, *, batch_size: int = 500, **options: Unpack[CallOptions]
+    ) -> builtins.list[str]:
+        """Retry every failed file of a task; returns their ids (empty: nothing to retry).
 
-        The failed ids are collected first, then retried in batches: retrying while paging
-        through a status-filtered listing would shift the pages under the iterator.
+        The failed ids are collected first, then retried in batches of ``batch_size``:
+        retrying while paging through a status-filtered listing would shift the pages under
+        the iterator.
         """
-        if batch_size < 1:
-            raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
+        checked = call_options(options)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         failed = [
-            f.id
-            async for f in self.files(
-                task_id, status=[TaskFileStatus.FAILED], timeout=timeout, retry=retry
-            )
+            f.id async for f in self.files(task_id, status=[TaskFileStatus.FAILED], **checked)
         ]
         for start in range(0, len(failed), batch_size):
-            await self.retry(
-                task_id, failed[start : start + batch_size], timeout=timeout, retry=retry
-            )
-        return len(failed)
+            await self.retry_files(task_id, failed[start : start + batch_size], **checked)
+        return failed
 
     def files(
         self,
         task_id: str,
         *,
         status: Iterable[TaskFileStatus | int] | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        concurrency: int = 1,
-        resume_from: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[TaskFile]:
         """The files of a task, optionally only those in some statuses."""
-        return self._paginate(
-            "GET",
-            self._paths.task_files,
-            style=NumberedPaging(),
-            params={
-                "task_id": require_id("task_id", task_id),
-                "status": checks.optional_int_list("status", status),
-            },
-            parse_page=lambda data: PageResult(
-                structure(data.get("files") or [], list[TaskFile]), total=data.get("total")
-            ),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+        params = {
+            "task_id": checks.require_id("task_id", task_id),
+            "status": checks.optional_int_list("status", status),
+        }
+        return self._list(
+            self._paths.task_files, _FILES, style=_PAGES, params=params, options=options
         )
 
-    async def file_counts(
-        self, task_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> TaskFileCounts:
+    async def file_counts(self, task_id: str, **options: Unpack[CallOptions]) -> TaskFileCounts:
         """How many files the task has, and how many succeeded and failed (one request)."""
-        return await self._session.request(
-            "GET",
-            self._paths.task_files,
-            params={"task_id": require_id("task_id", task_id), "page": 1, "page_size": 1},
-            idempotent=True,
-            parse=lambda data: TaskFileCounts(
-                total=structure(data.get("total_sum", data.get("total", 0)), int),
-                succeeded=structure(data.get("total_success", 0), int),
-                failed=structure(data.get("total_failed", 0), int),
-            ),
-            timeout=timeout,
-            retry=retry,
-        )
+        params = {"task_id": checks.require_id("task_id", task_id), "page": 1, "page_size": 1}
+        return await self._get(self._paths.task_files, _file_counts, params=params, options=options)
 
     async def wait(
         self,
         task_id: str,
         *,
         until: Iterable[TaskStatus] = (TaskStatus.FINISHED,),
-        timeout: float | None = 600.0,
+        max_wait: float | None = 600.0,
         interval: float = 1.0,
         max_interval: float = 15.0,
-        request_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> Task:
         """Poll until the task reaches one of ``until`` (default: finished) and return it.
 
-        Backs off from ``interval`` to ``max_interval`` seconds; raises ``WaitTimeoutError``
-        (carrying the last state seen as ``.last``) after ``timeout`` seconds; cancelling the
-        waiting task stops the polling. ``request_timeout`` and ``retry`` apply to each poll.
-        Only once-tasks finish; wait for ``TaskStatus.PAUSED`` after a pause.
+        Backs off from ``interval`` to ``max_interval`` seconds; raises
+        :class:`~asyncsdk.WaitTimeoutError` (carrying the last state seen as ``.last``) after
+        ``max_wait`` seconds (None: no limit); cancelling the waiting task stops the polling.
+        The call options (``timeout``, ``retry``...) apply to each poll. Only once-tasks
+        finish; wait for ``{TaskStatus.PAUSED}`` after a pause.
         """
-        wanted = require_id("task_id", task_id)
-        targets = set(until)
-        if not targets:
-            raise InvalidInputError("until must name at least one TaskStatus")
+        wanted = checks.require_id("task_id", task_id)
+        targets = checks.members("until", until, TaskStatus)
+        check_wait(max_wait, interval, max_interval)
+        checked = call_options(options)
         return await poll_until(
-            lambda: self.get(wanted, timeout=request_timeout, retry=retry),
+            lambda: self.get(wanted, **checked),
             lambda task: task.status in targets,
-            timeout=timeout,
+            max_wait=max_wait,
             interval=interval,
             max_interval=max_interval,
             what=f"task {wanted}",

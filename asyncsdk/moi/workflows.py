@@ -1,4 +1,4 @@
-"""``moi.workflows``: processing workflows on the BYOA service (MOI-API.md §7).
+"""``moi.workflows``: processing workflows on the BYOA service.
 
 A workflow reads the files of one or more raw volumes, runs them through a component graph, and
 writes the results into a processed volume; the service starts its jobs (``moi.jobs``) itself.
@@ -7,21 +7,23 @@ writes the results into a processed volume; the service starts its jobs (``moi.j
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, Unpack, overload
 
 from .._core import checks
 from .._core.checks import require_id
 from .._core.convert import structure
-from .._core.errors import InvalidInputError
-from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Resource
-from .._core.retry import RetryPolicy
-from .._core.session import Session
-from . import _args
+from .._core.errors import InvalidInputError, NotFoundError
+from .._core.options import CallOptions, PageOptions, call_options
+from .._core.paging import AsyncPaginator, NumberedPaging
+from .._core.resource import Resource, page_reader
+from ._args import order_by_field, sort_order
 from .models import FileType, ProcessMode, Workflow, WorkflowConfig, WorkflowStatus
 from .paths import MOIPaths
 
 __all__ = ["Workflows"]
+
+_OFFSETS = NumberedPaging(page_param="offset", size_param="limit", offset=True)
+_WORKFLOWS = page_reader(Workflow, "workflows")
 
 # The fields of a create (and update) body, in the order the docs list them.
 _BODY_FIELDS = (
@@ -80,7 +82,11 @@ def _priority(value: object) -> int:
     return checks.integer("priority", value)
 
 
-class Workflows(Resource):
+def _workflow(data: Any) -> Workflow:
+    return structure(data, Workflow)
+
+
+class Workflows(Resource[MOIPaths]):
     """Create, list, get, update and delete processing workflows::
 
     await moi.workflows.create(
@@ -93,12 +99,62 @@ class Workflows(Resource):
         ...
     """
 
-    def __init__(self, session: Session, paths: MOIPaths) -> None:
-        super().__init__(session)
-        self._paths = paths
+    def _workflow_path(self, workflow_id: object) -> str:
+        return self._path(self._paths.workflow, workflow_id=workflow_id)
 
-    def _path(self, workflow_id: object) -> str:
-        return self._paths.workflow.format(workflow_id=checks.path_id("workflow_id", workflow_id))
+    @overload
+    async def create(
+        self,
+        name: str,
+        *,
+        source_volume_ids: Sequence[str | int],
+        source_volume_names: Sequence[str],
+        file_types: Iterable[FileType | int],
+        workflow: WorkflowConfig | Mapping[str, Any],
+        target_volume_id: str | None = ...,
+        target_volume_name: str = ...,
+        create_target_volume_name: str | None = ...,
+        process_mode: ProcessMode | None = ...,
+        priority: int | None = ...,
+        resolve: Literal[False] = ...,
+        **options: Unpack[CallOptions],
+    ) -> None: ...
+
+    @overload
+    async def create(
+        self,
+        name: str,
+        *,
+        source_volume_ids: Sequence[str | int],
+        source_volume_names: Sequence[str],
+        file_types: Iterable[FileType | int],
+        workflow: WorkflowConfig | Mapping[str, Any],
+        target_volume_id: str | None = ...,
+        target_volume_name: str = ...,
+        create_target_volume_name: str | None = ...,
+        process_mode: ProcessMode | None = ...,
+        priority: int | None = ...,
+        resolve: Literal[True],
+        **options: Unpack[CallOptions],
+    ) -> Workflow: ...
+
+    @overload
+    async def create(
+        self,
+        name: str,
+        *,
+        source_volume_ids: Sequence[str | int],
+        source_volume_names: Sequence[str],
+        file_types: Iterable[FileType | int],
+        workflow: WorkflowConfig | Mapping[str, Any],
+        target_volume_id: str | None = ...,
+        target_volume_name: str = ...,
+        create_target_volume_name: str | None = ...,
+        process_mode: ProcessMode | None = ...,
+        priority: int | None = ...,
+        resolve: bool,
+        **options: Unpack[CallOptions],
+    ) -> Workflow | None: ...
 
     async def create(
         self,
@@ -114,8 +170,7 @@ class Workflows(Resource):
         process_mode: ProcessMode | None = None,
         priority: int | None = None,
         resolve: bool = False,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> Workflow | None:
         """Create a workflow over raw volumes (ids and names, in the same order).
 
@@ -125,12 +180,14 @@ class Workflows(Resource):
         to "once" (interval 0: one job right away). ``workflow`` is the component graph,
         passed through as given.
 
-        The seed-era service returns no id (D6): the call returns None, or with
-        ``resolve=True`` the newest workflow of that exact name, looked up afterwards (racy if
-        others create workflows with the same name concurrently). Not retried once sent (D23):
-        after a ``TransportError(request_sent=True)``, look for the workflow before creating it
-        again.
+        The seed-era service answers no id: the call returns None, or with ``resolve=True``
+        the workflow (by the id newer services answer, else the newest of that exact name,
+        looked up afterwards: racy if others create workflows with the same name concurrently;
+        :class:`~asyncsdk.NotFoundError` if it is not listed). Not retried once sent: after a
+        ``TransportError(request_sent=True)``, look for the workflow before creating it again.
         """
+        checked = call_options(options)
+        checks.boolean("resolve", resolve)
         body = self._body(
             name=name,
             source_volume_ids=source_volume_ids,
@@ -143,20 +200,21 @@ class Workflows(Resource):
             process_mode=process_mode if process_mode is not None else ProcessMode(),
             priority=priority,
         )
-        data: Any = await self._session.request(
-            "POST",
-            self._paths.workflows,
-            json=body,
-            idempotent=False,
-            timeout=timeout,
-            retry=retry,
-        )
+        data = await self._post(self._paths.workflows, json=body, idempotent=False, options=checked)
         if not resolve:
             return None
-        # Newer services answer with the new row (D6): use its id when there is one.
+        # Newer services answer with the new row: use its id when there is one.
         if isinstance(data, dict) and data.get("id") not in (None, ""):
-            return await self.get(data["id"], timeout=timeout, retry=retry)
-        return await self.find(name, timeout=timeout, retry=retry)
+            return await self.get(data["id"], **checked)
+        found = await self.find(name, **checked)
+        if found is None:
+            raise NotFoundError(
+                f"workflow {name!r} was created, but is not listed",
+                status=404,
+                method="GET",
+                path=self._paths.workflows,
+            )
+        return found
 
     @staticmethod
     def _body(
@@ -204,13 +262,11 @@ class Workflows(Resource):
             body["priority"] = _priority(priority)
         return body
 
-    async def find(
-        self, name: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> Workflow | None:
+    async def find(self, name: str, **options: Unpack[CallOptions]) -> Workflow | None:
         """The newest workflow named exactly ``name``, or None."""
         checks.text("name", name)
         best: Workflow | None = None
-        async for workflow in self.list(name_search=name, timeout=timeout, retry=retry):
+        async for workflow in self.list(name_search=name, **options):
             if workflow.name == name and (best is None or _created(workflow) > _created(best)):
                 best = workflow
         return best
@@ -223,65 +279,31 @@ class Workflows(Resource):
         file_types: Iterable[FileType | int] | None = None,
         process_modes: Iterable[int] | None = None,
         creator: str | None = None,
-        sort_field: str | None = None,
-        sort_order: str | None = None,
-        page_size: int = 100,
-        max_items: int | None = None,
-        prefetch: int = 0,
-        concurrency: int = 1,
-        resume_from: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        order_by: str | None = None,
+        descending: bool | None = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncPaginator[Workflow]:
-        """Every workflow, page by page (``offset``/``limit``, D7).
+        """Every workflow, page by page (``offset``/``limit``).
 
-        ``name_search`` matches part of the name; ``sort_order`` is ``"ascend"`` or
-        ``"descend"`` (the service's default, by ``created_at``).
+        ``name_search`` matches part of the name; sorted by ``order_by`` (the service's
+        default: ``created_at``, newest first unless ``descending=False``).
         """
-        if sort_order is not None and sort_order not in ("ascend", "descend"):
-            raise InvalidInputError(f"sort_order must be 'ascend' or 'descend', got {sort_order!r}")
-        return self._paginate(
-            "GET",
-            self._paths.workflows,
-            style=NumberedPaging(page_param="offset", size_param="limit", offset=True),
-            params={
-                "name_search": name_search,
-                "status": checks.optional_int_list("status", status),
-                "file_types": checks.optional_int_list("file_types", file_types),
-                "process_modes": checks.optional_int_list("process_modes", process_modes),
-                "creator": creator,
-                "sort_field": sort_field,
-                "sort_order": sort_order,
-            },
-            parse_page=lambda data: PageResult(
-                structure(_args.listing(data, "workflows"), list[Workflow]),
-                total=data.get("total"),
-            ),
-            page_size=page_size,
-            max_items=max_items,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            resume_from=resume_from,
-            timeout=timeout,
-            retry=retry,
+        params = {
+            "name_search": checks.optional_text("name_search", name_search),
+            "status": checks.optional_int_list("status", status),
+            "file_types": checks.optional_int_list("file_types", file_types),
+            "process_modes": checks.optional_int_list("process_modes", process_modes),
+            "creator": checks.optional_text("creator", creator),
+            "sort_field": order_by_field(order_by),
+            "sort_order": sort_order(descending),
+        }
+        return self._list(
+            self._paths.workflows, _WORKFLOWS, style=_OFFSETS, params=params, options=options
         )
 
-    async def get(
-        self,
-        workflow_id: str,
-        *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> Workflow:
+    async def get(self, workflow_id: str, **options: Unpack[CallOptions]) -> Workflow:
         """One workflow, with its component graph (``workflow``)."""
-        return await self._session.request(
-            "GET",
-            self._path(workflow_id),
-            idempotent=True,
-            parse=lambda data: structure(data, Workflow),
-            timeout=timeout,
-            retry=retry,
-        )
+        return await self._get(self._workflow_path(workflow_id), _workflow, options=options)
 
     async def update(
         self,
@@ -296,11 +318,10 @@ class Workflows(Resource):
         target_volume_name: str | None = None,
         process_mode: ProcessMode | None = None,
         priority: int | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Change a workflow. The service replaces the whole definition (the body is the create
-        body, D18: sent with PUT), so the fields you leave out are first read from the current
+        body, sent with PUT), so the fields you leave out are first read from the current
         workflow (one ``GET`` more) and sent back unchanged. When moving the output to another
         volume, pass its ``target_volume_name`` along with ``target_volume_id``.
 
@@ -327,7 +348,8 @@ class Workflows(Resource):
             raise InvalidInputError(
                 "source_volume_ids and source_volume_names change together (they pair up)"
             )
-        path = self._path(workflow_id)
+        path = self._workflow_path(workflow_id)
+        checked = call_options(options)
         # Check what we can before the extra GET.
         if name is not None:
             checks.text("name", name)
@@ -343,14 +365,7 @@ class Workflows(Resource):
             _priority(priority)
         # The current definition as the service wrote it, so unknown keys (newer services add
         # some) survive the round trip.
-        current: dict[str, Any] = await self._session.request(
-            "GET",
-            path,
-            idempotent=True,
-            parse=_as_object,
-            timeout=timeout,
-            retry=retry,
-        )
+        current = await self._get(path, _as_object, options=checked)
         body = {key: current[key] for key in _BODY_FIELDS if key in current}
         body["create_target_volume_name"] = ""
         body.update(changes)
@@ -364,36 +379,19 @@ class Workflows(Resource):
             body["target_volume_id"] = require_id("target_volume_id", target_volume_id)
         if target_volume_name is not None:
             checks.text("target_volume_name", target_volume_name, allow_empty=True)
-        await self._session.request(
-            "PUT",
-            path,
-            json=body,
-            idempotent=True,
-            timeout=timeout,
-            retry=retry,
-        )
+        await self._put(path, json=body, options=checked)
 
     async def delete(
         self,
         workflow_id: str,
         *,
         delete_data: bool = False,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Delete a workflow; with ``delete_data=True`` also the data it produced (the files
         its jobs wrote into the target volume)."""
-        if not isinstance(delete_data, bool):
-            raise InvalidInputError("delete_data must be True or False")
-        await self._session.request(
-            "DELETE",
-            self._path(workflow_id),
-            params={"delete_data": True} if delete_data else None,
-            idempotent=True,
-            absent_ok_on_retry=True,
-            timeout=timeout,
-            retry=retry,
-        )
+        params = {"delete_data": True} if checks.boolean("delete_data", delete_data) else None
+        await self._delete(self._workflow_path(workflow_id), params=params, options=options)
 
 
 def _as_object(data: Any) -> dict[str, Any]:

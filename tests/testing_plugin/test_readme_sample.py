@@ -31,11 +31,9 @@ async def test_counts_the_pdfs_of_a_flaky_service(
 
 
 async def test_publishes_a_report(maxir_client: MaxirClient) -> None:
-    dataset_id = await maxir_client.datasets.create("reports")
+    dataset_id = (await maxir_client.datasets.create("reports")).id
     source = await maxir_client.datasources.create(
         dataset_id, "q3.csv", url="https://files.example.com/q3.csv"
     )
-    source = await maxir_client.datasources.wait_until_synched(
-        dataset_id, source.id, interval=0.05, timeout=10
-    )
+    source = await maxir_client.datasources.wait(dataset_id, source.id, interval=0.05, max_wait=10)
     assert source.status is DataSourceStatus.SYNCHED
