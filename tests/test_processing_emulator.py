@@ -369,15 +369,15 @@ async def test_job_and_job_file_listings_page(fast: Emulator, moi_fast: MOIClien
     assert (counts.total, counts.completed, counts.file_total) == (7, 7, 7)
 
 
-async def test_the_seeded_history_lists_like_any_other() -> None:
-    async with Emulator(workflow_jobs=25) as emu, MOIClient(emu.url, **emu.moi_credentials) as moi:
-        jobs = await moi.jobs.list(page_size=10, prefetch=1).collect()
-        assert len(jobs) == 25 and all(j.status == JobStatus.COMPLETED for j in jobs)
-        assert all(j.total_count == 3 for j in jobs)
-        starts = [j.start_time for j in jobs]
-        assert starts == sorted(starts, reverse=True)  # type: ignore[type-var]
-        [seeded] = await moi.workflows.list(name_search="seeded").collect()
-        assert seeded.process_mode.interval != 0
+@pytest.mark.asyncsdk_emulator(workflow_jobs=25)
+async def test_the_seeded_history_lists_like_any_other(moi_client: MOIClient) -> None:
+    jobs = await moi_client.jobs.list(page_size=10, prefetch=1).collect()
+    assert len(jobs) == 25 and all(j.status == JobStatus.COMPLETED for j in jobs)
+    assert all(j.total_count == 3 for j in jobs)
+    starts = [j.start_time for j in jobs]
+    assert starts == sorted(starts, reverse=True)  # type: ignore[type-var]
+    [seeded] = await moi_client.workflows.list(name_search="seeded").collect()
+    assert seeded.process_mode.interval != 0
 
 
 async def test_each_generation_serves_its_own_paths_only(fast: Emulator) -> None:
