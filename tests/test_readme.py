@@ -175,9 +175,15 @@ def emulator_clients(
 
     class MOIOnEmulator(MOIClient):
         def __init__(self, base_url: Any = None, **kwargs: Any) -> None:
-            for name in ("account_name", "username", "password", "api_key"):
-                kwargs.pop(name, None)
-            super().__init__(emu.url, **kwargs, **emu.moi_credentials)
+            # The block's way of signing in (an API key, or an account and a password), with
+            # the emulator's values.
+            if "api_key" in kwargs:
+                kwargs["api_key"] = emu.api_key
+                super().__init__(emu.url, **kwargs)
+            else:
+                for name in ("account_name", "username", "password"):
+                    kwargs.pop(name, None)
+                super().__init__(emu.url, **kwargs, **emu.moi_credentials)
             created.append(self)
 
     class MaxirOnEmulator(MaxirClient):

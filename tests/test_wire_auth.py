@@ -59,7 +59,7 @@ async def test_refresh_sends_both_tokens_and_uid_and_keeps_an_unrotated_refresh_
             payload=ok({"uid": "uid-1"}),
             headers={"Access-Token": stale, "Refresh-Token": refresh},
         )
-        # D15: the answer has no data and may omit the refresh token.
+        # docs/wire/moi.md#d15: the answer has no data and may omit the refresh token.
         mock.post(REFRESH, payload=ok(), headers={"Access-Token": fresh})
         mock.get(LIST, payload=EMPTY)
         moi = client()

@@ -124,7 +124,8 @@ async def test_connector_files_sends_a_query_and_follows_the_cursor(
         100004, file_types=[FileType.PDF, FileType.CSV], page_size=2
     )
     assert [f.uri async for f in files] == ["a", "b", "c"]
-    # D3: parameters travel in the query string, arrays as repeated keys, never in a GET body.
+    # Parameters travel in the query string, arrays as repeated keys, never in a GET body
+    # (docs/wire/moi.md#d3).
     assert only(mock, "GET", first)["json"] is None
     assert ("cursor", "Yz0y") in only(mock, "GET", second)["params"]
 

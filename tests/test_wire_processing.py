@@ -160,7 +160,8 @@ async def test_workflow_create_into_a_new_volume_and_resolve_by_name(
     mock.get(url(f"{BYOA}/index_workflow"), payload=listing)
     found = await moi_mocked.workflows.create(
         "wf-1",
-        source_volume_ids=[int(RAW)],  # ids may be ints; they are sent as strings (D11)
+        # ids may be ints; they are sent as strings (docs/wire/moi.md#d11)
+        source_volume_ids=[int(RAW)],
         source_volume_names=["b-vol1"],
         create_target_volume_name="fresh",
         file_types=[2],
@@ -195,7 +196,8 @@ async def test_workflow_create_resolves_by_the_id_a_newer_answer_carries(
         resolve=True,
     )
     assert found is not None and found.id == WF
-    assert not calls(mock, "GET", f"{BYOA}/index_workflow")  # no listing: D6's data.id
+    # No listing: the id comes from data.id (docs/wire/moi.md#d6).
+    assert not calls(mock, "GET", f"{BYOA}/index_workflow")
 
 
 async def test_workflow_create_is_not_retried_once_sent(
@@ -465,7 +467,8 @@ async def test_retry_files_sends_the_ids_in_the_body_once(
     mock.post(url(path), status=502, payload={"detail": "bad gateway"}, repeat=True)
     with pytest.raises(ServerError):
         await moi_mocked.jobs.retry_files(JOB, ["f1"])
-    assert len(calls(mock, "POST", path)) == 2  # the failed retry was not repeated (D23)
+    # The failed retry was not repeated (docs/wire/moi.md#d23).
+    assert len(calls(mock, "POST", path)) == 2
     with pytest.raises(InvalidInputError):
         await moi_mocked.jobs.retry_files(JOB, [])
     with pytest.raises(InvalidInputError):
@@ -550,7 +553,8 @@ async def test_documented_raw_volume_answers_parse(mock: MockHTTP, moi_mocked: M
 
     mock.post(url("/DescribeOriginVolume"), payload=doc("raw_volume_files"))
     [file] = await moi_mocked.volumes.raw.files(RAW).collect()
-    assert calls(mock, "POST", "/DescribeOriginVolume")[0]["json"] == {"id": RAW}  # D26
+    # docs/wire/moi.md#d26
+    assert calls(mock, "POST", "/DescribeOriginVolume")[0]["json"] == {"id": RAW}
     assert file.id == RAW_FILE and file.status == TaskFileStatus.SUCCEEDED
     assert file.path == "/b-vol1/红楼梦(通行本)简体横排.pdf" and file.size == 6787457
 
@@ -658,7 +662,7 @@ async def test_processed_file_delete_and_download(mock: MockHTTP, moi_mocked: MO
     mock.delete(url(base), payload=byoa(None))
     await moi_mocked.volumes.processed.delete_file(VOL, PFILE)
     assert len(calls(mock, "DELETE", base)) == 1
-    # The seed era answered JSON here (D13): the bytes come through as they are.
+    # The seed era answered JSON here (docs/wire/moi.md#d13): the bytes come through as they are.
     raw_json = json.dumps(doc("processed_file_raws")).encode()
     mock.get(url(f"{base}/raws"), body=raw_json, content_type="application/json")
     body = b"".join(

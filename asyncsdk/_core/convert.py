@@ -1,6 +1,6 @@
 """The one cattrs converter, the JSON codec, and the timestamp parser.
 
-Rules (DESIGN.md, "Models"):
+Rules (docs/architecture.md#models):
 
 - unknown fields are ignored, unknown enum values are kept (see :mod:`._core.enums`);
 - ids are ``str`` whether the service sent a JSON number or a string (MOI sends the same

@@ -1,4 +1,4 @@
-"""MAXIR models and enums (MAXIR-API.md §3.1–§3.2).
+"""MAXIR models and enums (docs/wire/maxir.md#endpoints).
 
 Frozen attrs classes, structured by the shared converter: unknown fields are ignored, an unknown
 status is kept (``DataSourceStatus`` is open), ids are opaque strings, and every field but the id
@@ -27,7 +27,7 @@ __all__ = [
 
 
 class DataSourceStatus(OpenStrEnum):
-    """Where a data source stands (MAXIR-API.md §6 #5).
+    """Where a data source stands (docs/wire/maxir.md#m5).
 
     ``SYNCHING`` is pending (queued or being processed), ``SYNCHED`` is ready to query, and
     ``INVALID`` means processing failed (upload the file again). One enum text in the
@@ -136,8 +136,9 @@ class Presigned:
 
 
 def _string_list(value: Any) -> Any:
-    # The reference types ``keywords`` as a string while every example sends a list (§6 #11):
-    # read a lone string as a one-item list rather than rejecting the whole overview.
+    # The reference types ``keywords`` as a string while every example sends a list
+    # (docs/wire/maxir.md#m11): read a lone string as a one-item list rather than rejecting
+    # the whole overview.
     if isinstance(value, str):
         return [value] if value.strip() else []
     return value

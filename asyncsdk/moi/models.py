@@ -1,4 +1,4 @@
-"""MOI models and enums (MOI-API.md §4–§6).
+"""MOI models and enums (docs/wire/moi.md#enums).
 
 Models are frozen attrs classes. Every field but the id has a default, because the service leaves
 fields out freely (older eras, list vs. get answers); ids are ``str`` whatever the wire type;
@@ -64,7 +64,7 @@ def _hidden(value: object) -> str:
 
 
 class SourceType(OpenIntEnum):
-    """Connector source type (§4.1)."""
+    """Connector source type (docs/wire/moi.md#source-type)."""
 
     UNKNOWN = 0
     DIFY = 1
@@ -75,7 +75,7 @@ class SourceType(OpenIntEnum):
 
 
 class FileType(OpenIntEnum):
-    """File type of connector, task and volume files (§4.2)."""
+    """File type of connector, task and volume files (docs/wire/moi.md#file-type)."""
 
     NONE = 0
     TXT = 1
@@ -114,7 +114,7 @@ class FileType(OpenIntEnum):
 
 
 class LoadIntervalType(OpenIntEnum):
-    """How often a load task runs (§4.3)."""
+    """How often a load task runs (docs/wire/moi.md#load-interval)."""
 
     UNKNOWN = 0
     DAY = 1
@@ -124,7 +124,7 @@ class LoadIntervalType(OpenIntEnum):
 
 
 class TaskStatus(OpenIntEnum):
-    """Load task status (§4.4)."""
+    """Load task status (docs/wire/moi.md#task-status)."""
 
     UNKNOWN = 0
     RUNNING = 1
@@ -134,7 +134,8 @@ class TaskStatus(OpenIntEnum):
 
 
 class TaskFileStatus(OpenIntEnum):
-    """Status of one file of a load task, also of raw-volume files (§4.5)."""
+    """Status of one file of a load task, also of raw-volume files
+    (docs/wire/moi.md#task-file-status)."""
 
     UNKNOWN = 0
     WAITING = 1
@@ -300,7 +301,8 @@ class TaskFile:
 
 
 def _structure_connector(value: Any, cls: type) -> Connector:
-    # Newer eras put oss/s3/... at the top level instead of under "config" (D5): read both.
+    # Newer eras put oss/s3/... at the top level instead of under "config"
+    # (docs/wire/moi.md#d5): read both.
     if isinstance(value, dict) and "config" not in value:
         lifted = {key: value[key] for key in _CONFIG_KEYS if key in value}
         if lifted:
@@ -352,11 +354,12 @@ _task_hook = converter.gen_structure_attrs_fromdict(Task)
 converter.register_structure_hook(Task, _structure_task)
 
 
-# -- processing: workflows, jobs, volumes, metrics (MOI-API.md §4.6-§4.9, §7-§10, §12) --------
+# -- processing: workflows, jobs, volumes, metrics (docs/wire/moi.md#processing) --------
 
 
 class ProcessInterval(OpenIntEnum):
-    """The seed-era meaning of ``process_mode.interval`` (§4.6, D8): an index, not a duration.
+    """The seed-era meaning of ``process_mode.interval``: an index, not a duration
+    (docs/wire/moi.md#process-mode, docs/wire/moi.md#d8).
 
     The post-May-2025 service reads ``interval`` as minutes (``0`` once, ``-1`` on every load),
     so :class:`ProcessMode` holds a plain ``int``; use these names with ``paths="seed"``.
@@ -375,7 +378,7 @@ class ProcessInterval(OpenIntEnum):
 
 
 class WorkflowStatus(OpenIntEnum):
-    """Workflow status (§4.7)."""
+    """Workflow status (docs/wire/moi.md#workflow-status)."""
 
     UNKNOWN = 0
     RUNNING = 1
@@ -384,7 +387,8 @@ class WorkflowStatus(OpenIntEnum):
 
 
 class JobStatus(OpenIntEnum):
-    """Processing-job status (§4.8). ``COMPLETED`` and ``FAILED`` are final."""
+    """Processing-job status (docs/wire/moi.md#job-status). ``COMPLETED`` and ``FAILED`` are
+    final."""
 
     UNKNOWN = 0
     RUNNING = 1
@@ -393,7 +397,8 @@ class JobStatus(OpenIntEnum):
 
 
 class JobFileStatus(OpenIntEnum):
-    """Status of a file in a processing job or a processed volume (§4.9, D20).
+    """Status of a file in a processing job or a processed volume
+    (docs/wire/moi.md#byoa-file-status, docs/wire/moi.md#d20).
 
     The service does not publish these values; only ``2`` (completed) is confirmed by its
     examples. The others follow the job-file counters (pending, processing, failed, stopped) in
@@ -408,7 +413,8 @@ class JobFileStatus(OpenIntEnum):
 
 
 class MetricName(OpenStrEnum):
-    """Metric names for ``moi.metrics.query`` (§12). Any other string is passed through."""
+    """Metric names for ``moi.metrics.query`` (docs/wire/moi.md#metrics). Any other string is
+    passed through."""
 
     LOAD_FILE_COUNT = "PipelineLoadFileCount"
     LOAD_FILE_SIZE = "PipelineLoadFileSize"
@@ -428,7 +434,7 @@ class MetricName(OpenStrEnum):
 @define(frozen=True)
 class ProcessMode:
     """When a workflow runs: ``interval`` (0 = once; see :class:`ProcessInterval`) and
-    ``offset``, both plain ints as sent (D8)."""
+    ``offset``, both plain ints as sent (docs/wire/moi.md#d8)."""
 
     interval: int = 0
     offset: int = 0
@@ -436,7 +442,8 @@ class ProcessMode:
 
 @define(frozen=True)
 class WorkflowConfig:
-    """A workflow's component graph (§7.1), kept as the service's plain JSON objects.
+    """A workflow's component graph (docs/wire/moi.md#workflow-config), kept as the service's
+    plain JSON objects.
 
     The SDK does not interpret components; copy a working pipeline from the console (or an
     existing workflow's ``get``) and pass it on. List answers carry all four keys as null,
@@ -460,9 +467,9 @@ class WorkflowConfig:
 
 @define(frozen=True)
 class Workflow:
-    """A processing workflow (§7): which raw volumes it reads, which file types, where its
-    output goes, and when it runs. ``workflow`` (the component graph) is filled in by ``get``;
-    ``created_at``/``updated_at`` arrive as epoch milliseconds."""
+    """A processing workflow (docs/wire/moi.md#workflows): which raw volumes it reads, which
+    file types, where its output goes, and when it runs. ``workflow`` (the component graph) is
+    filled in by ``get``; ``created_at``/``updated_at`` arrive as epoch milliseconds."""
 
     id: str
     name: str = ""
@@ -512,7 +519,7 @@ converter.register_structure_hook_func(
 
 @define(frozen=True)
 class Job:
-    """One run of a workflow over a batch of files (§8)."""
+    """One run of a workflow over a batch of files (docs/wire/moi.md#jobs)."""
 
     id: str
     workflow_id: str = ""
@@ -566,7 +573,7 @@ class JobFile:
 
 @define(frozen=True)
 class JobFileCounts:
-    """How a job's files stand (the counters of the job-file listing, §8.3).
+    """How a job's files stand (the counters of the job-file listing, docs/wire/moi.md#job-files).
 
     ``total`` counts every file of the job; ``file_total`` (newer services) the files matching
     the listing's status filter.
@@ -592,7 +599,8 @@ class TaskFileCounts:
 
 @define(frozen=True)
 class RawVolume:
-    """A raw ("origin") volume (§9): where load tasks put files and workflows read them."""
+    """A raw ("origin") volume (docs/wire/moi.md#raw-volumes): where load tasks put files and
+    workflows read them."""
 
     id: str
     name: str = ""
@@ -606,7 +614,8 @@ class RawVolume:
 
 @define(frozen=True)
 class ProcessedVolume:
-    """A processed volume (§10): where workflows write parsed files and their blocks."""
+    """A processed volume (docs/wire/moi.md#processed-volumes): where workflows write parsed
+    files and their blocks."""
 
     id: str
     name: str = ""
@@ -652,7 +661,7 @@ class ProcessedFile:
 
 @define(frozen=True)
 class Block:
-    """A segment of a processed file's parsed content (§10.5)."""
+    """A segment of a processed file's parsed content (docs/wire/moi.md#blocks)."""
 
     id: str
     content: str | None = None
@@ -676,8 +685,8 @@ class MetricPoint:
 
 @define(frozen=True)
 class MetricSeries:
-    """One metric over time (§12). ``labels`` maps the service's ``labelKey`` to
-    ``labelValue`` (e.g. ``{"user_id": ...}``)."""
+    """One metric over time (docs/wire/moi.md#metrics). ``labels`` maps the service's
+    ``labelKey`` to ``labelValue`` (e.g. ``{"user_id": ...}``)."""
 
     name: str
     agg: str = ""
