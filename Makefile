@@ -14,7 +14,9 @@ test:
 
 lint:
 	ruff check .
+	ruff format --check .
 	mypy --strict asyncsdk
+	mypy --strict tests benchmarks
 
 bench:
 	$(PY) -m benchmarks

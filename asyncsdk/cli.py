@@ -366,8 +366,6 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
 
 
 async def _emulator(args: argparse.Namespace, out: Output) -> int:
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"argument --port: must be within 0 and 65535, got {args.port}")
     try:
         await serve_emulator(config_from_args(args), out=out.stdout)
     except OSError as exc:  # the address is taken, or not this machine's

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import ClientResponse
 from aioresponses import aioresponses
@@ -27,6 +27,10 @@ class _CompatResponse(ClientResponse):
 
 class MockHTTP(aioresponses):
     """aioresponses whose mocked answers build with the installed aiohttp."""
+
+    def __enter__(self) -> Self:  # typed: aioresponses' own says it returns the base class
+        super().__enter__()
+        return self
 
     def add(self, url: Any, method: str = "GET", *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("response_class", _CompatResponse)

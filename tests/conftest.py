@@ -8,8 +8,9 @@ from asyncsdk import MOIClient
 from asyncsdk.emulator import Emulator
 from asyncsdk.emulator._state import Generation
 
-# Suite-wide: no secret in any log line, error text or client repr (see tests/_canary.py).
-pytest_plugins = ["tests._canary"]
+# Suite-wide: no secret in any log line, error text or client repr (see tests/_canary.py); and
+# the fixtures asyncsdk ships for its users' tests (moi_client, moi_emulator, ...), used here too.
+pytest_plugins = ["tests._canary", "asyncsdk.testing"]
 
 
 @pytest.fixture

@@ -65,14 +65,14 @@ async def test_the_cli_works_with_the_key_from_the_environment(
         monkeypatch.setenv("ASYNCSDK_MOI_USERNAME", "admin")
         monkeypatch.setenv("ASYNCSDK_MOI_PASSWORD", CANARY_PASSWORD)
         out, err = io.StringIO(), io.StringIO()
-        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)  # type: ignore[arg-type]
+        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)
         assert (code, err.getvalue()) == (0, "")
         assert [s.path for s in server.seen] == ["/connectors/list"]
         key_only(server)
 
         server.call = lambda request: refused("invalid moi-key")
         out, err = io.StringIO(), io.StringIO()
-        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)  # type: ignore[arg-type]
+        code = await cli.run(["moi", "connectors", "ls"], stdout=out, stderr=err)
         assert code == 1
         assert err.getvalue().startswith("asyncsdk: error: ")
         assert err.getvalue().count("\n") == 1
@@ -136,15 +136,15 @@ async def test_metrics_need_an_account_when_the_client_has_none() -> None:
 )
 @pytest.mark.parametrize("api", ["seed", "current"])
 async def test_the_key_against_the_emulator_one_request_per_call_and_no_login(api: str) -> None:
-    async with Emulator(api=api) as emu:  # type: ignore[arg-type]
-        register_secret(emu.api_key)
-        async with MOIClient(emu.url, api_key=emu.api_key, paths=api) as moi:  # type: ignore[arg-type]
+    async with Emulator(api=api) as emu:  # type: ignore[arg-type,unused-ignore]
+        register_secret(emu.api_key)  # type: ignore[attr-defined,unused-ignore]
+        async with MOIClient(emu.url, api_key=emu.api_key, paths=api) as moi:  # type: ignore[arg-type,attr-defined,unused-ignore]
             before = len(emu.requests)
             await moi.connectors.list(page_size=1).first()
             await moi.tasks.list(page_size=1).first()
             made = list(emu.requests)[before:]
         assert len(made) == 2  # one request per call
-        assert all(r.auth == "api_key" for r in made)
+        assert all(r.auth == "api_key" for r in made)  # type: ignore[attr-defined,unused-ignore]
         assert (emu.stats.logins, emu.stats.refreshes) == (0, 0)
         async with MOIClient(emu.url, api_key=KEY) as wrong:
             before = len(emu.requests)

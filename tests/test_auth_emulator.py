@@ -9,7 +9,7 @@ import time
 import pytest
 
 from asyncsdk import AuthenticationError, ClientClosedError, InvalidInputError, MOIClient
-from asyncsdk.emulator import Emulator
+from asyncsdk.emulator import Emulator, MOICredentials
 
 
 async def call(moi: MOIClient) -> None:
@@ -142,7 +142,7 @@ async def test_an_expiring_refresh_token_means_a_fresh_login() -> None:
 
 
 async def test_wrong_password_raises_after_exactly_one_login_attempt(emulator: Emulator) -> None:
-    creds = {**emulator.moi_credentials, "password": "not-the-password"}
+    creds: MOICredentials = {**emulator.moi_credentials, "password": "not-the-password"}
     with pytest.raises(AuthenticationError) as info:
         async with MOIClient(emulator.url, **creds):
             pass
@@ -154,7 +154,8 @@ async def test_wrong_password_raises_after_exactly_one_login_attempt(emulator: E
 async def test_concurrent_calls_with_a_wrong_password_do_not_storm_the_login(
     emulator: Emulator,
 ) -> None:
-    moi = MOIClient(emulator.url, **{**emulator.moi_credentials, "password": "wrong"})
+    wrong: MOICredentials = {**emulator.moi_credentials, "password": "wrong"}
+    moi = MOIClient(emulator.url, **wrong)
     try:
         results = await asyncio.gather(*(call(moi) for _ in range(50)), return_exceptions=True)
         # ...and calls made right after are refused from memory, not by another login.
@@ -181,8 +182,9 @@ async def test_no_secret_in_repr_logs_or_errors(
         grant = auth._held.grant  # type: ignore[attr-defined]
         secrets.append(grant.headers["Access-Token"])
         texts += [repr(moi), repr(auth), repr(grant), str(moi.stats)]
+    canary: MOICredentials = {**emulator.moi_credentials, "password": "pw-canary"}
     try:
-        async with MOIClient(emulator.url, **{**emulator.moi_credentials, "password": "pw-canary"}):
+        async with MOIClient(emulator.url, **canary):
             pass
     except AuthenticationError as exc:
         texts += [str(exc), repr(exc)]

@@ -68,7 +68,7 @@ async def test_a_token_expired_on_arrival_is_renewed_by_its_401_and_replayed() -
     async with ScriptedMOI(login=login, refresh=login) as server:
         async with client(server) as moi:
             await call(moi)
-            first = moi._session.auth.headers()[0]["Access-Token"]  # type: ignore[index]
+            first = moi._session.auth.headers()[0]["Access-Token"]
             # The service now says that token has expired (its clock has caught up).
             server.call = lambda request: (
                 refused("token expired")

@@ -81,7 +81,7 @@ async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def moi(emu: Emulator) -> AsyncIterator[MOIClient]:
+async def moi_on_emu(emu: Emulator) -> AsyncIterator[MOIClient]:
     """The SDK's view, to check the command's output against."""
     async with MOIClient(emu.url, **emu.moi_credentials) as client:
         yield client
@@ -122,11 +122,11 @@ async def test_connectors_ls_json_hides_secrets(emu: Emulator) -> None:
     assert connectors[0]["created_at"].endswith("+00:00")  # ISO 8601, timezone-aware
 
 
-async def test_files_ls_follows_the_cursor(emu: Emulator, moi: MOIClient) -> None:
+async def test_files_ls_follows_the_cursor(emu: Emulator, moi_on_emu: MOIClient) -> None:
     result = await asyncsdk("moi", "files", "ls", "100001", "--page-size", "40", "--json")
     assert result.code == 0, result.err
     files = result.json()
-    expected = await moi.connectors.files("100001").collect()
+    expected = await moi_on_emu.connectors.files("100001").collect()
     assert [f["uri"] for f in files] == [f.uri for f in expected]
     assert len(files) == 300
     pages = [r for r in emu.requests if r.path == "/connectors/files/list"]
@@ -145,7 +145,7 @@ async def test_files_ls_filters_types_and_limits(emu: Emulator) -> None:
 
 
 async def test_files_ls_can_resume_after_a_failure_mid_listing(
-    emu: Emulator, moi: MOIClient
+    emu: Emulator, moi_on_emu: MOIClient
 ) -> None:
     class BreakAfterFirstRow(io.StringIO):
         """Makes every later page fail as soon as the first row has been printed."""
@@ -185,7 +185,7 @@ async def test_files_ls_can_resume_after_a_failure_mid_listing(
         match.group(1),
     )
     assert rest.code == 0, rest.err
-    expected = [f.uri for f in await moi.connectors.files("100001").collect()]
+    expected = [f.uri for f in await moi_on_emu.connectors.files("100001").collect()]
     assert printed + [f["uri"] for f in rest.json()] == expected
 
 
@@ -196,12 +196,14 @@ async def test_an_error_before_any_row_offers_no_resume(emu: Emulator) -> None:
     assert "resume_token" not in result.err
 
 
-async def test_tasks_ls_takes_status_names_and_numbers(emu: Emulator, moi: MOIClient) -> None:
+async def test_tasks_ls_takes_status_names_and_numbers(
+    emu: Emulator, moi_on_emu: MOIClient
+) -> None:
     by_name = await asyncsdk("moi", "tasks", "ls", "--status", "running,paused", "--json")
     by_number = await asyncsdk("moi", "tasks", "ls", "--status", "1", "--status", "3", "--json")
     assert by_name.code == by_number.code == 0
     assert by_name.json() == by_number.json()
-    expected = await moi.tasks.list(status=[TaskStatus.RUNNING, TaskStatus.PAUSED]).collect()
+    expected = await moi_on_emu.tasks.list(status=[TaskStatus.RUNNING, TaskStatus.PAUSED]).collect()
     assert [t["id"] for t in by_name.json()] == [t.id for t in expected]
     assert {t["status"] for t in by_name.json()} == {"running", "paused"}
 
@@ -239,19 +241,19 @@ async def test_a_bad_status_is_a_usage_error(
     assert "unknown task status 'runing'" in err and "running" in err
 
 
-async def make_task(emu: Emulator, moi: MOIClient, files: int = 20) -> str:
+async def make_task(emu: Emulator, moi_on_emu: MOIClient, files: int = 20) -> str:
     """A finished once-task with some failed files (about half, at this emulator's rate)."""
-    uris = [f.uri for f in await moi.connectors.files("100001", max_items=files).collect()]
+    uris = [f.uri for f in await moi_on_emu.connectors.files("100001", max_items=files).collect()]
     volume = next(iter(emu.state.raw_volumes.volumes))
-    await moi.tasks.create("100001", volume, uris, name="cli-test")
-    task = await moi.tasks.list(order_by="created_at", descending=True).first()
+    await moi_on_emu.tasks.create("100001", volume, uris, name="cli-test")
+    task = await moi_on_emu.tasks.list(order_by="created_at", descending=True).first()
     assert task is not None and task.name == "cli-test"
-    await moi.tasks.wait(task.id, interval=0.02, max_interval=0.05, max_wait=30)
+    await moi_on_emu.tasks.wait(task.id, interval=0.02, max_interval=0.05, max_wait=30)
     return task.id
 
 
-async def test_tasks_get_and_files(emu: Emulator, moi: MOIClient) -> None:
-    task_id = await make_task(emu, moi)
+async def test_tasks_get_and_files(emu: Emulator, moi_on_emu: MOIClient) -> None:
+    task_id = await make_task(emu, moi_on_emu)
     shown = await asyncsdk("moi", "tasks", "get", task_id)
     assert shown.code == 0, shown.err
     assert f"id:        {task_id}" in shown.lines()
@@ -260,33 +262,34 @@ async def test_tasks_get_and_files(emu: Emulator, moi: MOIClient) -> None:
     assert as_json["id"] == task_id and as_json["status"] == "finished"
 
     failed = await asyncsdk("moi", "tasks", "files", task_id, "--status", "failed", "--json")
-    expected = await moi.tasks.files(task_id, status=[TaskFileStatus.FAILED]).collect()
+    expected = await moi_on_emu.tasks.files(task_id, status=[TaskFileStatus.FAILED]).collect()
     assert [f["id"] for f in failed.json()] == [f.id for f in expected]
     assert expected and all(f["reason"] for f in failed.json())
     everything = await asyncsdk("moi", "tasks", "files", task_id)
     assert len(everything.lines()) == 1 + 20
 
 
-async def test_tasks_retry_failed_reports_how_many(emu: Emulator, moi: MOIClient) -> None:
-    task_id = await make_task(emu, moi)
-    failed = (await moi.tasks.file_counts(task_id)).failed
+async def test_tasks_retry_failed_reports_how_many(emu: Emulator, moi_on_emu: MOIClient) -> None:
+    task_id = await make_task(emu, moi_on_emu)
+    failed = (await moi_on_emu.tasks.file_counts(task_id)).failed
     assert failed > 0
     result = await asyncsdk("moi", "tasks", "retry", task_id, "--failed")
     assert result.code == 0, result.err
     assert result.out == f"retrying {failed} failed files of task {task_id}\n"
-    assert (await moi.tasks.file_counts(task_id)).failed == 0
+    assert (await moi_on_emu.tasks.file_counts(task_id)).failed == 0
     again = await asyncsdk("moi", "tasks", "retry", task_id, "--failed", "--json")
     assert again.json() == [{"task_id": task_id, "retried": 0}]
 
 
-async def test_tasks_retry_named_files(emu: Emulator, moi: MOIClient) -> None:
-    task_id = await make_task(emu, moi)
+async def test_tasks_retry_named_files(emu: Emulator, moi_on_emu: MOIClient) -> None:
+    task_id = await make_task(emu, moi_on_emu)
     failed = [
-        f.id for f in await moi.tasks.files(task_id, status=[TaskFileStatus.FAILED]).collect()
+        f.id
+        for f in await moi_on_emu.tasks.files(task_id, status=[TaskFileStatus.FAILED]).collect()
     ]
     result = await asyncsdk("moi", "tasks", "retry", task_id, *failed[:2], "--json")
     assert result.json() == [{"task_id": task_id, "requested": 2}]
-    retrying = await moi.tasks.files(
+    retrying = await moi_on_emu.tasks.files(
         task_id,
         status=[TaskFileStatus.RETRYING, TaskFileStatus.UPLOADING, TaskFileStatus.SUCCEEDED],
     ).collect()

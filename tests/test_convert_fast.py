@@ -164,7 +164,8 @@ def _reference(cls: type) -> Callable[[Any, Any], Any]:
 
 @pytest.mark.parametrize("cls", [Task, Job, ConnectorFile, DataSource, TaskFile, Connector])
 def test_generated_hooks_agree_with_cattrs_on_every_field(cls: type) -> None:
-    fast, slow = converter.gen_structure_attrs_fromdict(cls), _reference(cls)
+    fast: Callable[[Any, Any], Any] = converter.gen_structure_attrs_fromdict(cls)
+    slow = _reference(cls)
     assert fast.__code__.co_filename.startswith("<asyncsdk structure")  # ours, not cattrs'
     # Connector's hook lifts config keys and Task's unwraps or renames fields, then each calls
     # the generated one.
@@ -176,8 +177,9 @@ def test_generated_hooks_agree_with_cattrs_on_every_field(cls: type) -> None:
         for value in ODD_VALUES:
             doc = {required: "k1", field.name: value}
             assert _outcome(fast, doc, cls) == _outcome(slow, doc, cls), (field.name, value)
-    for doc in ({}, [], "id", None, 5, {"name": "no id"}):
-        assert _outcome(fast, doc, cls) == _outcome(slow, doc, cls) == ("error", None)
+    not_documents: list[Any] = [{}, [], "id", None, 5, {"name": "no id"}]
+    for bad in not_documents:
+        assert _outcome(fast, bad, cls) == _outcome(slow, bad, cls) == ("error", None)
 
 
 def test_generated_hooks_build_the_same_frozen_models() -> None:

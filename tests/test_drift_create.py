@@ -17,7 +17,7 @@ CONNECTOR = 100001
 
 
 @pytest.fixture
-async def moi() -> AsyncIterator[tuple[Emulator, MOIClient]]:
+async def emu_and_moi() -> AsyncIterator[tuple[Emulator, MOIClient]]:
     async with (
         Emulator(tasks=300, files_per_seeded_task=0, files_per_connector=20) as emu,
         MOIClient(emu.url, **emu.moi_credentials) as client,
@@ -30,9 +30,9 @@ def a_volume(emu: Emulator) -> str:
 
 
 async def test_twenty_creates_by_eight_workers_each_resolve_to_their_own_task(
-    moi: tuple[Emulator, MOIClient],
+    emu_and_moi: tuple[Emulator, MOIClient],
 ) -> None:
-    emu, client = moi
+    emu, client = emu_and_moi
     volume = a_volume(emu)
     gate = asyncio.Semaphore(8)
 
@@ -52,16 +52,18 @@ async def test_twenty_creates_by_eight_workers_each_resolve_to_their_own_task(
         assert uri == f"data/f{n % 10:02d}/"
 
 
-async def test_resolve_needs_a_name(moi: tuple[Emulator, MOIClient]) -> None:
-    emu, client = moi
+async def test_resolve_needs_a_name(emu_and_moi: tuple[Emulator, MOIClient]) -> None:
+    emu, client = emu_and_moi
     with pytest.raises(InvalidInputError, match="resolve=True needs name="):
         await client.tasks.create(CONNECTOR, a_volume(emu), ["data/"], resolve=True)
     # Refused before anything was sent: no task was created.
     assert emu.stats.by_route["POST /task"] == 0
 
 
-async def test_a_name_given_twice_is_refused_not_guessed(moi: tuple[Emulator, MOIClient]) -> None:
-    emu, client = moi
+async def test_a_name_given_twice_is_refused_not_guessed(
+    emu_and_moi: tuple[Emulator, MOIClient],
+) -> None:
+    emu, client = emu_and_moi
     await client.tasks.create(CONNECTOR, a_volume(emu), ["data/f01/"], name="twin")
     with pytest.raises(InvalidInputError, match="2 tasks named 'twin'"):
         await client.tasks.create(
@@ -69,8 +71,8 @@ async def test_a_name_given_twice_is_refused_not_guessed(moi: tuple[Emulator, MO
         )
 
 
-async def test_find_by_name_and_since(moi: tuple[Emulator, MOIClient]) -> None:
-    emu, client = moi
+async def test_find_by_name_and_since(emu_and_moi: tuple[Emulator, MOIClient]) -> None:
+    emu, client = emu_and_moi
     await client.tasks.create(CONNECTOR, a_volume(emu), ["data/f03/"], name="nightly-7")
     found = await client.tasks.find("nightly-7")
     assert found is not None and found.name == "nightly-7"

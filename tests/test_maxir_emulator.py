@@ -4,7 +4,6 @@ downloads, trace ids, errors, and the API key staying where it belongs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from asyncsdk import (
     AuthenticationError,
+    DataSource,
     DataSourceStatus,
     DataSourceSyncError,
     DecodeError,
@@ -22,24 +22,28 @@ from asyncsdk import (
     PermissionDeniedError,
     WaitTimeoutError,
 )
-from asyncsdk.emulator import Emulator
+from asyncsdk.emulator import Emulator, EmulatorConfig
 from asyncsdk.emulator._blobs import pattern
 
 FAST_POLL: dict[str, Any] = {"interval": 0.02, "max_interval": 0.05, "max_wait": 10}
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(
+def asyncsdk_emulator_config() -> EmulatorConfig:
+    """The shipped fixtures' emulator (asyncsdk.testing), for this module."""
+    return EmulatorConfig(
         maxir_datasets=2, maxir_datasources_per_dataset=120, maxir_sync_seconds=0.2
-    ) as emulator:
-        yield emulator
+    )
 
 
 @pytest.fixture
-async def mx(emu: Emulator) -> AsyncIterator[MaxirClient]:
-    async with MaxirClient(emu.url, **emu.maxir_credentials) as client:
-        yield client
+def emu(maxir_emulator: Emulator) -> Emulator:
+    return maxir_emulator
+
+
+@pytest.fixture
+def mx(maxir_client: MaxirClient) -> MaxirClient:
+    return maxir_client
 
 
 async def first_dataset(mx: MaxirClient) -> str:
@@ -297,6 +301,7 @@ async def test_a_source_ending_invalid_raises_sync_error() -> None:
         source = await mx.datasources.create(dataset_id, "scan.pdf", url="https://e.example/s.pdf")
         with pytest.raises(DataSourceSyncError) as info:
             await mx.datasources.wait(dataset_id, source.id, **FAST_POLL)
+        assert isinstance(info.value.datasource, DataSource)
         assert info.value.datasource.status is DataSourceStatus.INVALID
         assert source.id in str(info.value)
         settled = await mx.datasets.wait(dataset_id, **FAST_POLL)

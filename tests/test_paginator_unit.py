@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -190,7 +191,9 @@ async def test_a_token_from_another_listing_is_refused() -> None:
     p = listing.paginator()
     async for _ in p:
         break
-    other = AsyncPaginator(listing.numbered, NumberedPaging(), listing="other", page_size=10)
+    other: AsyncPaginator[Any] = AsyncPaginator(
+        listing.numbered, NumberedPaging(), listing="other", page_size=10
+    )
     with pytest.raises(InvalidInputError, match="different listing"):
         AsyncPaginator(
             listing.numbered,
@@ -214,7 +217,7 @@ async def test_a_token_from_another_listing_is_refused() -> None:
         ({"concurrency": 0}, "concurrency"),
     ],
 )
-def test_bad_options_are_refused_up_front(options: dict[str, int], message: str) -> None:
+def test_bad_options_are_refused_up_front(options: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         Listing(1).paginator(**options)
 

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import re
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -407,7 +408,9 @@ async def test_closing_fails_calls_waiting_on_a_shared_login_with_a_clear_error(
 async def test_closing_fails_calls_in_flight_with_a_clear_error() -> None:
     async with scripted(hang) as server:
         pipeline = session(server.url)
-        call = asyncio.create_task(pipeline.request("POST", "/a", idempotent=False))
+        call: asyncio.Task[Any] = asyncio.create_task(
+            pipeline.request("POST", "/a", idempotent=False)
+        )
         await server.arrived.wait()
         await pipeline.aclose()
         with pytest.raises(ClientClosedError):

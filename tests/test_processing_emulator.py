@@ -94,15 +94,15 @@ def add_files(
     return files
 
 
-async def setup_volumes(moi: MOIClient, name: str) -> tuple[RawVolume, ProcessedVolume]:
-    raw = await moi.volumes.raw.create(f"{name}-raw", resolve=True)
+async def setup_volumes(moi_fast: MOIClient, name: str) -> tuple[RawVolume, ProcessedVolume]:
+    raw = await moi_fast.volumes.raw.create(f"{name}-raw", resolve=True)
     assert raw is not None
-    target = await moi.volumes.processed.create(f"{name}-out")
+    target = await moi_fast.volumes.processed.create(f"{name}-out")
     return raw, target
 
 
 async def create_workflow(
-    moi: MOIClient,
+    moi_fast: MOIClient,
     name: str,
     raw: RawVolume,
     target: ProcessedVolume,
@@ -110,7 +110,7 @@ async def create_workflow(
     interval: int = ProcessInterval.ONCE,
     file_types: tuple[FileType, ...] = (FileType.PDF,),
 ) -> Workflow:
-    workflow = await moi.workflows.create(
+    workflow = await moi_fast.workflows.create(
         name,
         source_volume_ids=[raw.id],
         source_volume_names=[raw.name],
@@ -142,7 +142,7 @@ async def fast(api: Generation) -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def moi(fast: Emulator) -> AsyncIterator[MOIClient]:
+async def moi_fast(fast: Emulator) -> AsyncIterator[MOIClient]:
     async with MOIClient(fast.url, paths=fast.api, **fast.moi_credentials) as client:
         yield client
 
@@ -150,39 +150,39 @@ async def moi(fast: Emulator) -> AsyncIterator[MOIClient]:
 # -- workflows --------------------------------------------------------------------------------
 
 
-async def test_workflow_create_get_update_delete(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "wf")
+async def test_workflow_create_get_update_delete(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "wf")
     add_files(fast, raw, 3)
-    workflow = await create_workflow(moi, "contracts", raw, target)
+    workflow = await create_workflow(moi_fast, "contracts", raw, target)
     assert workflow.source_volume_ids == (raw.id,)
     assert workflow.target_volume_id == target.id and workflow.file_types == (FileType.PDF,)
     assert workflow.created_at is not None
     assert abs(workflow.created_at.timestamp() - time.time()) < 60  # epoch ms read correctly
 
-    detail = await moi.workflows.get(workflow.id)
+    detail = await moi_fast.workflows.get(workflow.id)
     assert detail.workflow == PIPELINE  # the graph is stored and echoed back
 
-    await moi.workflows.update(
+    await moi_fast.workflows.update(
         workflow.id, name="contracts-v2", process_mode=ProcessMode(interval=ProcessInterval.HOUR_1)
     )
-    updated = await moi.workflows.get(workflow.id)
+    updated = await moi_fast.workflows.get(workflow.id)
     assert (updated.name, updated.process_mode.interval) == ("contracts-v2", 4)
     assert updated.workflow == PIPELINE and updated.source_volume_ids == (raw.id,)
 
-    job = await moi.jobs.list(workflow_id=workflow.id).first()
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
-    assert len(await moi.volumes.processed.files(target.id).collect()) == 3
-    await moi.workflows.delete(workflow.id, delete_data=True)
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
+    assert len(await moi_fast.volumes.processed.files(target.id).collect()) == 3
+    await moi_fast.workflows.delete(workflow.id, delete_data=True)
     with pytest.raises(NotFoundError):
-        await moi.workflows.get(workflow.id)
-    assert await moi.volumes.processed.files(target.id).collect() == []  # its data went too
+        await moi_fast.workflows.get(workflow.id)
+    assert await moi_fast.volumes.processed.files(target.id).collect() == []  # its data went too
 
 
-async def test_workflow_into_a_new_target_volume(fast: Emulator, moi: MOIClient) -> None:
-    raw = await moi.volumes.raw.create("nv-raw", resolve=True)
+async def test_workflow_into_a_new_target_volume(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw = await moi_fast.volumes.raw.create("nv-raw", resolve=True)
     assert raw is not None
-    workflow = await moi.workflows.create(
+    workflow = await moi_fast.workflows.create(
         "new-target",
         source_volume_ids=[raw.id],
         source_volume_names=[raw.name],
@@ -192,37 +192,41 @@ async def test_workflow_into_a_new_target_volume(fast: Emulator, moi: MOIClient)
         resolve=True,
     )
     assert workflow is not None and workflow.target_volume_name == "made-by-workflow"
-    volume = await moi.volumes.processed.get(workflow.target_volume_id)
+    volume = await moi_fast.volumes.processed.get(workflow.target_volume_id)
     assert volume.name == "made-by-workflow"
-    using = await moi.volumes.processed.list(workflow_using=True).collect()
+    using = await moi_fast.volumes.processed.list(workflow_using=True).collect()
     assert [v.id for v in using] == [volume.id]
 
 
-async def test_workflow_listing_pages_through_the_paginator(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "pages")
+async def test_workflow_listing_pages_through_the_paginator(
+    fast: Emulator, moi_fast: MOIClient
+) -> None:
+    raw, target = await setup_volumes(moi_fast, "pages")
     for n in range(5):
-        await create_workflow(moi, f"paged-{n}", raw, target, interval=ProcessInterval.DAY_1)
-    await create_workflow(moi, "other", raw, target, interval=ProcessInterval.DAY_1)
-    pages = [page async for page in moi.workflows.list(name_search="paged-", page_size=2).pages()]
+        await create_workflow(moi_fast, f"paged-{n}", raw, target, interval=ProcessInterval.DAY_1)
+    await create_workflow(moi_fast, "other", raw, target, interval=ProcessInterval.DAY_1)
+    pages = [
+        page async for page in moi_fast.workflows.list(name_search="paged-", page_size=2).pages()
+    ]
     assert [len(p) for p in pages] == [2, 2, 1]
     assert pages[0].total == 5
     names = [w.name for p in pages for w in p.items]
     assert names == [f"paged-{n}" for n in (4, 3, 2, 1, 0)]  # newest first
-    oldest_first = await moi.workflows.list(
+    oldest_first = await moi_fast.workflows.list(
         name_search="paged-", descending=False, page_size=2, concurrency=3
     ).collect()
     assert [w.name for w in oldest_first] == [f"paged-{n}" for n in range(5)]
-    running = await moi.workflows.list(status=[WorkflowStatus.RUNNING], page_size=4).collect()
+    running = await moi_fast.workflows.list(status=[WorkflowStatus.RUNNING], page_size=4).collect()
     assert len(running) == 6  # periodic workflows keep running
 
 
-async def test_workflow_errors_come_back_typed(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "err")
-    await create_workflow(moi, "taken", raw, target, interval=ProcessInterval.DAY_1)
+async def test_workflow_errors_come_back_typed(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "err")
+    await create_workflow(moi_fast, "taken", raw, target, interval=ProcessInterval.DAY_1)
     with pytest.raises(ConflictError):
-        await create_workflow(moi, "taken", raw, target)
+        await create_workflow(moi_fast, "taken", raw, target)
     with pytest.raises(NotFoundError, match="target volume"):
-        await moi.workflows.create(
+        await moi_fast.workflows.create(
             "x",
             source_volume_ids=[raw.id],
             source_volume_names=[raw.name],
@@ -231,7 +235,7 @@ async def test_workflow_errors_come_back_typed(fast: Emulator, moi: MOIClient) -
             workflow=PIPELINE,
         )
     with pytest.raises(BadRequestError):
-        await moi.workflows.list(order_by="colour").collect()
+        await moi_fast.workflows.list(order_by="colour").collect()
 
 
 # -- jobs -------------------------------------------------------------------------------------
@@ -266,14 +270,14 @@ async def test_a_job_moves_through_its_states_on_the_emulators_clock() -> None:
         assert (await moi.workflows.get(workflow.id)).status == WorkflowStatus.COMPLETED
 
 
-async def test_wait_returns_the_finished_job(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "wait")
+async def test_wait_returns_the_finished_job(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "wait")
     add_files(fast, raw, 6)
     add_files(fast, raw, 2, file_type=1)  # not a PDF: not part of the job
-    workflow = await create_workflow(moi, "waited", raw, target)
-    job = await moi.jobs.list(workflow_id=workflow.id).first()
+    workflow = await create_workflow(moi_fast, "waited", raw, target)
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    done = await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
+    done = await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
     assert done.status == JobStatus.COMPLETED
     assert (done.processed_count, done.total_count) == (6, 6)
 
@@ -339,39 +343,41 @@ async def test_failed_files_are_retried_until_the_job_completes() -> None:
         assert len(done) == 4
 
 
-async def test_job_and_job_file_listings_page(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "jobs")
+async def test_job_and_job_file_listings_page(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "jobs")
     add_files(fast, raw, 7)
-    workflow = await create_workflow(moi, "hourly", raw, target, interval=ProcessInterval.HOUR_1)
-    assert await moi.jobs.list(workflow_id=workflow.id).collect() == []  # periodic: no job yet
+    workflow = await create_workflow(
+        moi_fast, "hourly", raw, target, interval=ProcessInterval.HOUR_1
+    )
+    assert await moi_fast.jobs.list(workflow_id=workflow.id).collect() == []  # periodic: no job yet
     started = [store(fast).tick() for _ in range(5)]  # five scheduled runs
     assert all(len(jobs) == 1 for jobs in started)
-    pages = [p async for p in moi.jobs.list(workflow_id=workflow.id, page_size=2).pages()]
+    pages = [p async for p in moi_fast.jobs.list(workflow_id=workflow.id, page_size=2).pages()]
     assert [len(p) for p in pages] == [2, 2, 1]
     listed = [j.id for p in pages for j in p.items]
     assert listed == [jobs[0]["id"] for jobs in reversed(started)]  # newest first
 
     job_id = listed[0]
-    await moi.jobs.wait(job_id, max_wait=10, interval=0.01, max_interval=0.05)
-    file_pages = [p async for p in moi.jobs.files(job_id, page_size=3).pages()]
+    await moi_fast.jobs.wait(job_id, max_wait=10, interval=0.01, max_interval=0.05)
+    file_pages = [p async for p in moi_fast.jobs.files(job_id, page_size=3).pages()]
     assert [len(p) for p in file_pages] == [3, 3, 1]
     names = sorted(f.name for p in file_pages for f in p.items)
     assert names == sorted(f["name"] for f in fast.state.raw_volumes.files[raw.id].values())
-    in_parallel = await moi.jobs.files(job_id, page_size=2, concurrency=4).collect()
+    in_parallel = await moi_fast.jobs.files(job_id, page_size=2, concurrency=4).collect()
     assert [f.id for f in in_parallel] == [f.id for p in file_pages for f in p.items]
-    counts = await moi.jobs.file_counts(job_id)
+    counts = await moi_fast.jobs.file_counts(job_id)
     assert (counts.total, counts.completed, counts.file_total) == (7, 7, 7)
 
 
-async def test_the_seeded_history_lists_like_any_other() -> None:
-    async with Emulator(workflow_jobs=25) as emu, MOIClient(emu.url, **emu.moi_credentials) as moi:
-        jobs = await moi.jobs.list(page_size=10, prefetch=1).collect()
-        assert len(jobs) == 25 and all(j.status == JobStatus.COMPLETED for j in jobs)
-        assert all(j.total_count == 3 for j in jobs)
-        starts = [j.start_time for j in jobs]
-        assert starts == sorted(starts, reverse=True)  # type: ignore[type-var]
-        [seeded] = await moi.workflows.list(name_search="seeded").collect()
-        assert seeded.process_mode.interval != 0
+@pytest.mark.asyncsdk_emulator(workflow_jobs=25)
+async def test_the_seeded_history_lists_like_any_other(moi_client: MOIClient) -> None:
+    jobs = await moi_client.jobs.list(page_size=10, prefetch=1).collect()
+    assert len(jobs) == 25 and all(j.status == JobStatus.COMPLETED for j in jobs)
+    assert all(j.total_count == 3 for j in jobs)
+    starts = [j.start_time for j in jobs]
+    assert starts == sorted(starts, reverse=True)  # type: ignore[type-var]
+    [seeded] = await moi_client.workflows.list(name_search="seeded").collect()
+    assert seeded.process_mode.interval != 0
 
 
 async def test_each_generation_serves_its_own_paths_only(fast: Emulator) -> None:
@@ -393,46 +399,52 @@ async def test_each_generation_serves_its_own_paths_only(fast: Emulator) -> None
 # -- processed volumes ------------------------------------------------------------------------
 
 
-async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "pv")
+async def test_processed_volumes_files_and_blocks(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "pv")
     add_files(fast, raw, 5)
     add_files(fast, raw, 2, file_type=6)
     workflow = await create_workflow(
-        moi, "pv", raw, target, file_types=(FileType.PDF, FileType.MARKDOWN)
+        moi_fast, "pv", raw, target, file_types=(FileType.PDF, FileType.MARKDOWN)
     )
-    job = await moi.jobs.list(workflow_id=workflow.id).first()
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
 
-    child = await moi.volumes.processed.create("pv-child", parent_volume_id=target.id)
-    assert [v.id for v in await moi.volumes.processed.children(target.id).collect()] == [child.id]
-    assert (await moi.volumes.processed.get(child.id)).parent_volume_id == target.id
+    child = await moi_fast.volumes.processed.create("pv-child", parent_volume_id=target.id)
+    assert [v.id for v in await moi_fast.volumes.processed.children(target.id).collect()] == [
+        child.id
+    ]
+    assert (await moi_fast.volumes.processed.get(child.id)).parent_volume_id == target.id
 
-    pages = [p async for p in moi.volumes.processed.files(target.id, page_size=3).pages()]
+    pages = [p async for p in moi_fast.volumes.processed.files(target.id, page_size=3).pages()]
     assert [len(p) for p in pages] == [3, 3, 1] and pages[0].total == 7
     files = [f for p in pages for f in p.items]
     assert {f.job_id for f in files} == {job.id}
     assert all(f.source_volume_id == raw.id and f.status == JobFileStatus.COMPLETED for f in files)
-    markdown = await moi.volumes.processed.files(target.id, types=[FileType.MARKDOWN]).collect()
+    markdown = await moi_fast.volumes.processed.files(
+        target.id, types=[FileType.MARKDOWN]
+    ).collect()
     assert len(markdown) == 2
-    by_name = await moi.volumes.processed.files(
+    by_name = await moi_fast.volumes.processed.files(
         target.id, order_by="file_name", descending=False
     ).collect()
     assert [f.name for f in by_name] == sorted(f.name for f in files)
 
     victim = files[0]
-    blocks = [b async for b in moi.volumes.processed.blocks(target.id, victim.id, page_size=2)]
+    blocks = [b async for b in moi_fast.volumes.processed.blocks(target.id, victim.id, page_size=2)]
     assert len(blocks) == 3 and all(b.file_id == victim.id for b in blocks)
-    [table] = await moi.volumes.processed.blocks(target.id, victim.id, types=["table"]).collect()
+    [table] = await moi_fast.volumes.processed.blocks(
+        target.id, victim.id, types=["table"]
+    ).collect()
     assert table.content is not None and table.content.startswith("|")
-    await moi.volumes.processed.delete_blocks(target.id, victim.id, [table.id])
-    left = await moi.volumes.processed.blocks(target.id, victim.id).collect()
+    await moi_fast.volumes.processed.delete_blocks(target.id, victim.id, [table.id])
+    left = await moi_fast.volumes.processed.blocks(target.id, victim.id).collect()
     assert {b.id for b in left} == {b.id for b in blocks} - {table.id}
 
     archive = zipfile.ZipFile(
         io.BytesIO(
             b"".join(
-                [chunk async for chunk in moi.volumes.processed.download(target.id, victim.id)]
+                [chunk async for chunk in moi_fast.volumes.processed.download(target.id, victim.id)]
             )
         )
     )
@@ -440,49 +452,51 @@ async def test_processed_volumes_files_and_blocks(fast: Emulator, moi: MOIClient
     parse = json.loads(archive.read(f"{stem}-{victim.id}/{stem}_parse.json"))
     assert [b["id"] for b in parse["blocks"]] == [b.id for b in left]
 
-    await moi.volumes.processed.delete_file(target.id, victim.id)
-    assert len(await moi.volumes.processed.files(target.id).collect()) == 6
+    await moi_fast.volumes.processed.delete_file(target.id, victim.id)
+    assert len(await moi_fast.volumes.processed.files(target.id).collect()) == 6
     with pytest.raises(NotFoundError):
-        await moi.volumes.processed.blocks(target.id, victim.id).collect()
+        await moi_fast.volumes.processed.blocks(target.id, victim.id).collect()
 
-    await moi.volumes.processed.delete(child.id)
+    await moi_fast.volumes.processed.delete(child.id)
     with pytest.raises(NotFoundError):
-        await moi.volumes.processed.get(child.id)
+        await moi_fast.volumes.processed.get(child.id)
 
 
 # -- raw volumes ------------------------------------------------------------------------------
 
 
-async def test_raw_volumes_files_links_and_deletes(fast: Emulator, moi: MOIClient) -> None:
+async def test_raw_volumes_files_links_and_deletes(fast: Emulator, moi_fast: MOIClient) -> None:
     # docs/wire/moi.md#d6: no id in the answer
-    assert await moi.volumes.raw.create("landing") is None
+    assert await moi_fast.volumes.raw.create("landing") is None  # type: ignore[func-returns-value]  # the documented None
     with pytest.raises(ConflictError):
-        await moi.volumes.raw.create("landing")
-    volume = await moi.volumes.raw.find("landing")
+        await moi_fast.volumes.raw.create("landing")
+    volume = await moi_fast.volumes.raw.find("landing")
     assert volume is not None and volume.file_num == 0
     added = add_files(fast, volume, 3, size=300_000)
-    listed = await moi.volumes.raw.files(volume.id).collect()
+    listed = await moi_fast.volumes.raw.files(volume.id).collect()
     assert [f.id for f in listed] == [f["id"] for f in added]
     assert all(f.status == TaskFileStatus.SUCCEEDED for f in listed)
-    assert (await moi.volumes.raw.find("landing")).file_num == 3  # type: ignore[union-attr]
+    assert (await moi_fast.volumes.raw.find("landing")).file_num == 3  # type: ignore[union-attr]
 
-    link = await moi.volumes.raw.file_link(volume.id, added[0]["id"])
+    link = await moi_fast.volumes.raw.file_link(volume.id, added[0]["id"])
     assert link.startswith(fast.blob_origin + "/") and "Signature=" in link
-    body = b"".join([c async for c in moi.volumes.raw.download(volume.id, added[1]["id"])])
+    body = b"".join([c async for c in moi_fast.volumes.raw.download(volume.id, added[1]["id"])])
     expected = pattern(f"raw/{volume.id}/{added[1]['id']}")
     assert len(body) == 300_001 and body == (expected * 2)[:300_001]
 
-    await moi.volumes.raw.delete_files(volume.id, [added[0]["id"], added[1]["id"]])
-    assert [f.id for f in await moi.volumes.raw.files(volume.id).collect()] == [added[2]["id"]]
+    await moi_fast.volumes.raw.delete_files(volume.id, [added[0]["id"], added[1]["id"]])
+    assert [f.id for f in await moi_fast.volumes.raw.files(volume.id).collect()] == [added[2]["id"]]
     with pytest.raises(NotFoundError):  # a first attempt that finds nothing is an error
-        await moi.volumes.raw.delete_files(volume.id, [added[0]["id"]])
+        await moi_fast.volumes.raw.delete_files(volume.id, [added[0]["id"]])
 
 
-async def test_raw_download_saves_to_disk(fast: Emulator, moi: MOIClient, tmp_path: Path) -> None:
-    [volume, _] = await moi.volumes.raw.list().collect()
+async def test_raw_download_saves_to_disk(
+    fast: Emulator, moi_fast: MOIClient, tmp_path: Path
+) -> None:
+    [volume, _] = await moi_fast.volumes.raw.list().collect()
     [file] = add_files(fast, volume, 1, size=3 * 2**20)
     target = tmp_path / "doc.pdf"
-    assert await moi.volumes.raw.download(volume.id, file["id"]).save(target) == 3 * 2**20 + 0
+    assert await moi_fast.volumes.raw.download(volume.id, file["id"]).save(target) == 3 * 2**20 + 0
     block = pattern(f"raw/{volume.id}/{file['id']}")
     data = target.read_bytes()
     assert all(
@@ -490,7 +504,9 @@ async def test_raw_download_saves_to_disk(fast: Emulator, moi: MOIClient, tmp_pa
     )
 
 
-async def test_a_100_mb_download_streams_in_bounded_memory(fast: Emulator, moi: MOIClient) -> None:
+async def test_a_100_mb_download_streams_in_bounded_memory(
+    fast: Emulator, moi_fast: MOIClient
+) -> None:
     """Both sides stream: the emulator generates the bytes, the client hands out chunks.
 
     tracemalloc traces every Python allocation in this process, which here holds the client
@@ -498,9 +514,9 @@ async def test_a_100_mb_download_streams_in_bounded_memory(fast: Emulator, moi: 
     minus what was traced before it. A client or server that held the file would add 100 MiB.
     """
     size = 100 * 2**20
-    [volume, _] = await moi.volumes.raw.list().collect()
+    [volume, _] = await moi_fast.volumes.raw.list().collect()
     [file] = add_files(fast, volume, 1, size=size)
-    download = moi.volumes.raw.download(volume.id, file["id"])
+    download = moi_fast.volumes.raw.download(volume.id, file["id"])
     expected = hashlib.sha256()
     block = pattern(f"raw/{volume.id}/{file['id']}")
     for start in range(0, size, len(block)):
@@ -529,17 +545,17 @@ async def test_a_100_mb_download_streams_in_bounded_memory(fast: Emulator, moi: 
 # -- metrics ----------------------------------------------------------------------------------
 
 
-async def test_metrics_are_derived_from_what_happened(fast: Emulator, moi: MOIClient) -> None:
-    raw, target = await setup_volumes(moi, "metrics")
+async def test_metrics_are_derived_from_what_happened(fast: Emulator, moi_fast: MOIClient) -> None:
+    raw, target = await setup_volumes(moi_fast, "metrics")
     files = add_files(fast, raw, 4, size=1000)
-    workflow = await create_workflow(moi, "measured", raw, target)
-    job = await moi.jobs.list(workflow_id=workflow.id).first()
+    workflow = await create_workflow(moi_fast, "measured", raw, target)
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01, max_interval=0.05)
 
     end = datetime.now(UTC) + timedelta(minutes=1)
     start = end - timedelta(minutes=10)
-    series = await moi.metrics.query(
+    series = await moi_fast.metrics.query(
         [
             MetricName.PROCESS_FINISH_JOB_COUNT,
             MetricName.LOAD_FILE_COUNT,
@@ -600,15 +616,15 @@ def documented_keys(name: str, *path: str | int) -> set[str]:
 
 
 async def test_the_emulator_answers_with_the_documented_shapes(
-    fast: Emulator, moi: MOIClient
+    fast: Emulator, moi_fast: MOIClient
 ) -> None:
-    raw, target = await setup_volumes(moi, "shapes")
+    raw, target = await setup_volumes(moi_fast, "shapes")
     add_files(fast, raw, 1)
-    workflow = await create_workflow(moi, "shapes", raw, target)
-    job = await moi.jobs.list(workflow_id=workflow.id).first()
+    workflow = await create_workflow(moi_fast, "shapes", raw, target)
+    job = await moi_fast.jobs.list(workflow_id=workflow.id).first()
     assert job is not None
-    await moi.jobs.wait(job.id, max_wait=10, interval=0.01)
-    [file] = await moi.volumes.processed.files(target.id).collect()
+    await moi_fast.jobs.wait(job.id, max_wait=10, interval=0.01)
+    [file] = await moi_fast.volumes.processed.files(target.id).collect()
 
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{fast.url}/auth/login", json=fast.moi_credentials) as resp:

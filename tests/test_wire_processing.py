@@ -20,6 +20,7 @@ from yarl import URL
 from asyncsdk import (
     FileType,
     InvalidInputError,
+    Job,
     JobFileStatus,
     JobStatus,
     MetricName,
@@ -33,6 +34,7 @@ from asyncsdk import (
     WorkflowConfig,
     WorkflowStatus,
 )
+from asyncsdk.emulator import MOICredentials
 from asyncsdk.moi import SEED_PATHS
 
 from ._mock_http import MockHTTP
@@ -95,7 +97,7 @@ async def mock() -> AsyncIterator[MockHTTP]:
 
 
 @pytest.fixture
-async def moi(mock: MockHTTP) -> AsyncIterator[MOIClient]:
+async def moi_mocked(mock: MockHTTP) -> AsyncIterator[MOIClient]:
     async with MOIClient(
         BASE, account_name="acct-7", username="admin:accountadmin", password="pw-1"
     ) as client:
@@ -113,10 +115,10 @@ def graph() -> WorkflowConfig:
 
 
 async def test_workflow_create_sends_the_documented_body_and_returns_none(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     mock.post(url(f"{BYOA}/index_workflow"), payload=byoa(None))
-    result = await moi.workflows.create(
+    result = await moi_mocked.workflows.create(  # type: ignore[func-returns-value]
         "wf-3",
         source_volume_ids=[RAW],
         source_volume_names=["b-vol1"],
@@ -148,7 +150,7 @@ async def test_workflow_create_sends_the_documented_body_and_returns_none(
 
 
 async def test_workflow_create_into_a_new_volume_and_resolve_by_name(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     mock.post(url(f"{BYOA}/index_workflow"), payload=byoa(None))
     listing = doc("workflow_list")
@@ -156,7 +158,7 @@ async def test_workflow_create_into_a_new_volume_and_resolve_by_name(
     listing["data"]["workflows"].append(older)
     listing["data"]["total"] = 2
     mock.get(url(f"{BYOA}/index_workflow"), payload=listing)
-    found = await moi.workflows.create(
+    found = await moi_mocked.workflows.create(
         "wf-1",
         # ids may be ints; they are sent as strings (docs/wire/moi.md#d11)
         source_volume_ids=[int(RAW)],
@@ -179,12 +181,12 @@ async def test_workflow_create_into_a_new_volume_and_resolve_by_name(
 
 
 async def test_workflow_create_resolves_by_the_id_a_newer_answer_carries(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     mock.post(url(f"{BYOA}/index_workflow"), payload=byoa({"id": WF, "name": "wf-1"}))
     row = doc("workflow_list")["data"]["workflows"][0]
     mock.get(url(f"{BYOA}/index_workflow/{WF}"), payload=byoa(row))
-    found = await moi.workflows.create(
+    found = await moi_mocked.workflows.create(
         "wf-1",
         source_volume_ids=[RAW],
         source_volume_names=["b-vol1"],
@@ -198,10 +200,12 @@ async def test_workflow_create_resolves_by_the_id_a_newer_answer_carries(
     assert not calls(mock, "GET", f"{BYOA}/index_workflow")
 
 
-async def test_workflow_create_is_not_retried_once_sent(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_workflow_create_is_not_retried_once_sent(
+    mock: MockHTTP, moi_mocked: MOIClient
+) -> None:
     mock.post(url(f"{BYOA}/index_workflow"), status=500, payload={"detail": "boom"}, repeat=True)
     with pytest.raises(ServerError):
-        await moi.workflows.create(
+        await moi_mocked.workflows.create(
             "wf",
             source_volume_ids=[RAW],
             source_volume_names=["b"],
@@ -227,7 +231,7 @@ async def test_workflow_create_is_not_retried_once_sent(mock: MockHTTP, moi: MOI
     ],
 )
 async def test_workflow_create_rejects_bad_input_before_sending(
-    mock: MockHTTP, moi: MOIClient, changes: dict[str, Any], message: str
+    mock: MockHTTP, moi_mocked: MOIClient, changes: dict[str, Any], message: str
 ) -> None:
     arguments: dict[str, Any] = {
         "name": "wf",
@@ -239,11 +243,13 @@ async def test_workflow_create_rejects_bad_input_before_sending(
         **changes,
     }
     with pytest.raises(InvalidInputError, match=message):
-        await moi.workflows.create(**arguments)
+        await moi_mocked.workflows.create(**arguments)
     assert not calls(mock, "POST", f"{BYOA}/index_workflow")
 
 
-async def test_workflow_list_pages_by_offset_and_limit(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_workflow_list_pages_by_offset_and_limit(
+    mock: MockHTTP, moi_mocked: MOIClient
+) -> None:
     item = doc("workflow_list")["data"]["workflows"][0]
     mock.get(
         url(f"{BYOA}/index_workflow"),
@@ -253,7 +259,7 @@ async def test_workflow_list_pages_by_offset_and_limit(mock: MockHTTP, moi: MOIC
         url(f"{BYOA}/index_workflow"),
         payload=byoa({"total": 3, "workflows": [{**item, "id": "w3"}]}),
     )
-    found = await moi.workflows.list(
+    found = await moi_mocked.workflows.list(
         name_search="wf",
         status=[WorkflowStatus.COMPLETED],
         file_types=[FileType.PDF],
@@ -274,9 +280,9 @@ async def test_workflow_list_pages_by_offset_and_limit(mock: MockHTTP, moi: MOIC
     ]
 
 
-async def test_documented_workflow_answers_parse(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_documented_workflow_answers_parse(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.get(url(f"{BYOA}/index_workflow"), payload=doc("workflow_list"))
-    [listed] = await moi.workflows.list().collect()
+    [listed] = await moi_mocked.workflows.list().collect()
     assert listed.id == WF and listed.name == "wf-1"
     assert listed.job_meta_id == "53d99056-b7b8-4d9e-baf1-3d3bca24d4f3"
     assert listed.source_volume_ids == (RAW,)
@@ -287,7 +293,7 @@ async def test_documented_workflow_answers_parse(mock: MockHTTP, moi: MOIClient)
 
     detail_id = "ff5d119a-4e94-4968-ac0c-6ef64fcabb6c"
     mock.get(url(f"{BYOA}/index_workflow/{detail_id}"), payload=doc("workflow_get"))
-    detail = await moi.workflows.get(detail_id)
+    detail = await moi_mocked.workflows.get(detail_id)
     assert detail.process_mode.interval == 5 and detail.status == WorkflowStatus.RUNNING
     assert detail.workflow is not None and len(detail.workflow.components) == 17
     assert len(detail.workflow.connections) == 21
@@ -295,7 +301,7 @@ async def test_documented_workflow_answers_parse(mock: MockHTTP, moi: MOIClient)
 
 
 async def test_workflow_update_reads_then_puts_the_whole_definition(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     detail_id = "ff5d119a-4e94-4968-ac0c-6ef64fcabb6c"
     path = f"{BYOA}/index_workflow/{detail_id}"
@@ -303,7 +309,9 @@ async def test_workflow_update_reads_then_puts_the_whole_definition(
     current["data"]["moi_workflow"] = [{"description": ""}]  # an unknown key must survive
     mock.get(url(path), payload=current)
     mock.put(url(path), payload=byoa(None))
-    await moi.workflows.update(detail_id, name="renamed", process_mode=ProcessMode(interval=9))
+    await moi_mocked.workflows.update(
+        detail_id, name="renamed", process_mode=ProcessMode(interval=9)
+    )
     [put] = calls(mock, "PUT", path)
     body = put["json"]
     assert body["name"] == "renamed"
@@ -314,32 +322,32 @@ async def test_workflow_update_reads_then_puts_the_whole_definition(
     assert body["create_target_volume_name"] == ""
     assert "moi_workflow" not in body and "status" not in body  # only the create fields
     with pytest.raises(InvalidInputError, match="at least one field"):
-        await moi.workflows.update(detail_id)
+        await moi_mocked.workflows.update(detail_id)
     with pytest.raises(InvalidInputError, match="change together"):
-        await moi.workflows.update(detail_id, source_volume_ids=[RAW])
+        await moi_mocked.workflows.update(detail_id, source_volume_ids=[RAW])
 
 
-async def test_workflow_delete_with_and_without_data(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_workflow_delete_with_and_without_data(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/index_workflow/{WF}"
     mock.delete(url(path), payload=byoa(None), repeat=True)
-    await moi.workflows.delete(WF, delete_data=True)
-    await moi.workflows.delete(WF)
+    await moi_mocked.workflows.delete(WF, delete_data=True)
+    await moi_mocked.workflows.delete(WF)
     assert [c["query"] for c in calls(mock, "DELETE", path)] == [[("delete_data", "true")], []]
 
 
 async def test_a_retried_delete_that_finds_the_workflow_gone_succeeds(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     path = f"{BYOA}/index_workflow/{WF}"
     mock.delete(url(path), status=503, payload={"detail": "busy"})
     mock.delete(url(path), status=404, payload={"detail": "not found"})
-    await moi.workflows.delete(WF)
+    await moi_mocked.workflows.delete(WF)
     assert len(calls(mock, "DELETE", path)) == 2
 
 
-async def test_ids_are_percent_encoded_in_paths(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_ids_are_percent_encoded_in_paths(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.get(url(f"{BYOA}/index_workflow/a%2Fb"), payload=doc("workflow_get"))
-    await moi.workflows.get("a/b")
+    await moi_mocked.workflows.get("a/b")
     [(_, sent_url)] = [key for key in mock.requests if key[0] == "GET"]
     assert sent_url.raw_path == f"{BYOA}/index_workflow/a%2Fb"
 
@@ -358,11 +366,11 @@ async def test_current_path_generation(mock: MockHTTP) -> None:
 
 
 async def test_job_list_pages_by_page_num_with_a_workflow_filter(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     answer = doc("job_list")
     mock.get(url(f"{BYOA}/index_workflow_job"), payload=answer)
-    jobs = await moi.jobs.list(workflow_id=WF, page_size=10, max_items=10).collect()
+    jobs = await moi_mocked.jobs.list(workflow_id=WF, page_size=10, max_items=10).collect()
     assert len(jobs) == 10
     [call] = calls(mock, "GET", f"{BYOA}/index_workflow_job")
     # Both page names: the seed-era spec reads page_num, the current service page.
@@ -379,7 +387,7 @@ async def test_job_list_pages_by_page_num_with_a_workflow_filter(
     assert first.workflow is not None and first.workflow.components == ()  # nulls read as empty
 
 
-async def test_job_list_fetches_later_pages(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_job_list_fetches_later_pages(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     item = doc("job_list")["data"]["jobs"][0]
     mock.get(
         url(f"{BYOA}/index_workflow_job"),
@@ -389,7 +397,7 @@ async def test_job_list_fetches_later_pages(mock: MockHTTP, moi: MOIClient) -> N
         url(f"{BYOA}/index_workflow_job"),
         payload=byoa({"total": 3, "jobs": [{**item, "id": "j3"}]}),
     )
-    jobs = await moi.jobs.list(page_size=2, name_search="wf").collect()
+    jobs = await moi_mocked.jobs.list(page_size=2, name_search="wf").collect()
     assert [j.id for j in jobs] == [JOB, "j2", "j3"]
     pages = sorted(
         dict(c["query"])["page_num"] for c in calls(mock, "GET", f"{BYOA}/index_workflow_job")
@@ -397,16 +405,16 @@ async def test_job_list_fetches_later_pages(mock: MockHTTP, moi: MOIClient) -> N
     assert pages == ["1", "2"]
 
 
-async def test_documented_job_detail_parses(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_documented_job_detail_parses(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.get(url(f"{BYOA}/index_workflow_job/{JOB}"), payload=doc("job_get"))
-    job = await moi.jobs.get(JOB)
+    job = await moi_mocked.jobs.get(JOB)
     assert job.workflow_id == "729e7a03-652d-46e0-bdad-b05ec5b80cea"
     assert job.duration == 0 and job.total_count == 0
     assert job.workflow is not None and len(job.workflow.components) == 17
 
 
 async def test_job_files_page_by_page_num_with_status_filter(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     path = f"{BYOA}/index_workflow_job/{JOB}/files"
     item = doc("job_files")["data"]["files"][0]
@@ -425,7 +433,7 @@ async def test_job_files_page_by_page_num_with_status_filter(
     mock.get(
         url(path), payload=byoa({"files": [{**item, "id": "f3"}], "file_total": 3, **counters})
     )
-    files = await moi.jobs.files(
+    files = await moi_mocked.jobs.files(
         JOB, status=[JobFileStatus.FAILED, JobFileStatus.STOPPED], page_size=2
     ).collect()
     assert [f.id for f in files] == [item["id"], "f2", "f3"]  # file_total (3) ends the listing
@@ -436,44 +444,46 @@ async def test_job_files_page_by_page_num_with_status_filter(
     ]
 
 
-async def test_documented_job_files_and_counts_parse(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_documented_job_files_and_counts_parse(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/index_workflow_job/0194f423-c2a7-7cc5-87ce-97fa942ac6ce/files"
     mock.get(url(path), payload=doc("job_files"), repeat=True)
-    [file] = await moi.jobs.files("0194f423-c2a7-7cc5-87ce-97fa942ac6ce").collect()
+    [file] = await moi_mocked.jobs.files("0194f423-c2a7-7cc5-87ce-97fa942ac6ce").collect()
     assert file.name == "红楼梦(通行本)简体横排.pdf"
     assert file.status == JobFileStatus.COMPLETED and file.error_message == ""
     assert file.end_time == datetime(2025, 2, 11, 8, 37, 53, tzinfo=UTC)
-    counts = await moi.jobs.file_counts("0194f423-c2a7-7cc5-87ce-97fa942ac6ce")
+    counts = await moi_mocked.jobs.file_counts("0194f423-c2a7-7cc5-87ce-97fa942ac6ce")
     assert (counts.total, counts.completed, counts.failed, counts.pending) == (1, 1, 0, 0)
     assert counts.file_total is None  # the seed-era answer has no filtered count
     assert calls(mock, "GET", path)[-1]["query"] == [("page_num", "1"), ("page_size", "1")]
 
 
-async def test_retry_files_sends_the_ids_in_the_body_once(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_retry_files_sends_the_ids_in_the_body_once(
+    mock: MockHTTP, moi_mocked: MOIClient
+) -> None:
     path = f"{BYOA}/index_workflow_job/{JOB}/files"
     mock.post(url(path), payload=byoa(None))
-    await moi.jobs.retry_files(JOB, ["f1", "f2"])
+    await moi_mocked.jobs.retry_files(JOB, ["f1", "f2"])
     assert calls(mock, "POST", path)[0]["json"] == {"files": ["f1", "f2"]}
     mock.post(url(path), status=502, payload={"detail": "bad gateway"}, repeat=True)
     with pytest.raises(ServerError):
-        await moi.jobs.retry_files(JOB, ["f1"])
+        await moi_mocked.jobs.retry_files(JOB, ["f1"])
     # The failed retry was not repeated (docs/wire/moi.md#d23).
     assert len(calls(mock, "POST", path)) == 2
     with pytest.raises(InvalidInputError):
-        await moi.jobs.retry_files(JOB, [])
+        await moi_mocked.jobs.retry_files(JOB, [])
     with pytest.raises(InvalidInputError):
-        await moi.jobs.retry_files(JOB, "f1")
+        await moi_mocked.jobs.retry_files(JOB, "f1")
 
 
 async def test_retry_failed_lists_failed_files_and_retries_them(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     path = f"{BYOA}/index_workflow_job/{JOB}/files"
     item = doc("job_files")["data"]["files"][0]
     failed = [{**item, "id": "bad-1", "file_status": 3}, {**item, "id": "bad-2", "file_status": 3}]
     mock.get(url(path), payload=byoa({"files": failed, "file_total": 2, "total": 5}))
     mock.post(url(path), payload=byoa(None))
-    assert await moi.jobs.retry_failed(JOB) == ["bad-1", "bad-2"]
+    assert await moi_mocked.jobs.retry_failed(JOB) == ["bad-1", "bad-2"]
     assert calls(mock, "GET", path)[0]["query"] == [
         ("page_num", "1"),
         ("page_size", "100"),
@@ -482,37 +492,44 @@ async def test_retry_failed_lists_failed_files_and_retries_them(
     assert calls(mock, "POST", path)[0]["json"] == {"files": ["bad-1", "bad-2"]}
 
 
-async def test_wait_polls_until_the_job_finishes(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_wait_polls_until_the_job_finishes(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/index_workflow_job/{JOB}"
     job = doc("job_get")["data"]
     mock.get(url(path), payload=byoa({**job, "status": 1}))
     mock.get(url(path), payload=byoa({**job, "status": 1}))
     mock.get(url(path), payload=byoa({**job, "status": 3}))
-    done = await moi.jobs.wait(JOB, max_wait=30, interval=0.01, max_interval=0.02)
+    done = await moi_mocked.jobs.wait(JOB, max_wait=30, interval=0.01, max_interval=0.02)
     assert done.status == JobStatus.FAILED
     assert len(calls(mock, "GET", path)) == 3
 
 
-async def test_wait_times_out_with_the_last_state(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_wait_times_out_with_the_last_state(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/index_workflow_job/{JOB}"
     job = doc("job_get")["data"]
     mock.get(url(path), payload=byoa({**job, "status": 1, "processed_count": 4}), repeat=True)
     with pytest.raises(WaitTimeoutError) as info:
-        await moi.jobs.wait(JOB, max_wait=0.1, interval=0.02, max_interval=0.02)
-    assert info.value.last.processed_count == 4
-    assert info.value.last.status == JobStatus.RUNNING
-    for bad in ({"timeout": 0}, {"interval": 0}, {"interval": 2, "max_interval": 1}):
+        await moi_mocked.jobs.wait(JOB, max_wait=0.1, interval=0.02, max_interval=0.02)
+    last = info.value.last
+    assert isinstance(last, Job)
+    assert last.processed_count == 4
+    assert last.status == JobStatus.RUNNING
+    refused: list[dict[str, Any]] = [
+        {"timeout": 0},
+        {"interval": 0},
+        {"interval": 2, "max_interval": 1},
+    ]
+    for bad in refused:
         with pytest.raises(InvalidInputError):
-            await moi.jobs.wait(JOB, **bad)
+            await moi_mocked.jobs.wait(JOB, **bad)
 
 
 # -- raw volumes ------------------------------------------------------------------------------
 
 
-async def test_raw_volume_create_and_resolve(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_raw_volume_create_and_resolve(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.post(url("/CreateOriginVolume"), payload=ok())
     mock.post(url("/DescribeOriginVolumes"), payload=doc("raw_volume_list"))
-    volume = await moi.volumes.raw.create("b_vol3", resolve=True)
+    volume = await moi_mocked.volumes.raw.create("b_vol3", resolve=True)
     assert calls(mock, "POST", "/CreateOriginVolume")[0]["json"] == {"name": "b_vol3"}
     assert volume is not None and volume.id == "1889868565396619264"
     assert calls(mock, "POST", "/DescribeOriginVolumes")[0]["json"] is None
@@ -523,19 +540,19 @@ async def test_raw_volume_create_and_resolve(mock: MockHTTP, moi: MOIClient) -> 
         repeat=True,
     )
     with pytest.raises(ServerError):
-        await moi.volumes.raw.create("again")
+        await moi_mocked.volumes.raw.create("again")
     assert len(calls(mock, "POST", "/CreateOriginVolume")) == 2  # one each: never repeated
 
 
-async def test_documented_raw_volume_answers_parse(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_documented_raw_volume_answers_parse(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.post(url("/DescribeOriginVolumes"), payload=doc("raw_volume_list"))
-    volumes = await moi.volumes.raw.list().collect()
+    volumes = await moi_mocked.volumes.raw.list().collect()
     assert [v.name for v in volumes] == ["b-vol1", "b-vol2", "b_vol3", "b_vol6"]
     assert volumes[1].size == 40724742 and volumes[1].file_num == 6
     assert volumes[0].created_at == datetime.fromtimestamp(1739261047, UTC)
 
     mock.post(url("/DescribeOriginVolume"), payload=doc("raw_volume_files"))
-    [file] = await moi.volumes.raw.files(RAW).collect()
+    [file] = await moi_mocked.volumes.raw.files(RAW).collect()
     # docs/wire/moi.md#d26
     assert calls(mock, "POST", "/DescribeOriginVolume")[0]["json"] == {"id": RAW}
     assert file.id == RAW_FILE and file.status == TaskFileStatus.SUCCEEDED
@@ -543,7 +560,7 @@ async def test_documented_raw_volume_answers_parse(mock: MockHTTP, moi: MOIClien
 
 
 async def test_raw_download_fetches_a_link_then_streams_without_credentials(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     link = "https://bucket.oss.example.com/connector_path%2Fb-vol2?Expires=1739440000&Signature=s"
     mock.post(url("/GetOriginVolumeFileLink"), payload=ok({"link": link}))
@@ -551,7 +568,7 @@ async def test_raw_download_fetches_a_link_then_streams_without_credentials(
     # large files are streamed from the emulator in test_processing_emulator.py.
     payload = bytes(range(256)) * 400
     mock.get(re.compile(r"^https://bucket\.oss\.example\.com/.*"), body=payload)
-    chunks = [c async for c in moi.volumes.raw.download(RAW, RAW_FILE, chunk_size=16384)]
+    chunks = [c async for c in moi_mocked.volumes.raw.download(RAW, RAW_FILE, chunk_size=16384)]
     assert b"".join(chunks) == payload and max(map(len, chunks)) <= 16384
     [locate] = calls(mock, "POST", "/GetOriginVolumeFileLink")
     assert locate["json"] == {"volume_id": RAW, "file_id": RAW_FILE}
@@ -560,15 +577,15 @@ async def test_raw_download_fetches_a_link_then_streams_without_credentials(
     assert ("Signature", "s") in fetch["query"]
 
 
-async def test_documented_file_link_parses(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_documented_file_link_parses(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.post(url("/GetOriginVolumeFileLink"), payload=doc("raw_volume_file_link"))
-    link = await moi.volumes.raw.file_link(RAW, "1889578498228068352")
+    link = await moi_mocked.volumes.raw.file_link(RAW, "1889578498228068352")
     assert link.startswith("https://moi-dev-test.oss-cn-hangzhou.aliyuncs.com/")
 
 
-async def test_raw_delete_files(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_raw_delete_files(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     mock.post(url("/DeleteOriginVolumeFiles"), payload=ok({}))
-    await moi.volumes.raw.delete_files("1889578498228068352", ["1889698920437940224"])
+    await moi_mocked.volumes.raw.delete_files("1889578498228068352", ["1889698920437940224"])
     assert calls(mock, "POST", "/DeleteOriginVolumeFiles")[0]["json"] == {
         "volume_id": "1889578498228068352",
         "file_ids": ["1889698920437940224"],
@@ -579,11 +596,11 @@ async def test_raw_delete_files(mock: MockHTTP, moi: MOIClient) -> None:
 
 
 async def test_processed_volume_create_list_get_children_delete(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     collection = f"{BYOA}/explore/volumes"
     mock.post(url(collection), payload=doc("processed_volume_create"))
-    volume = await moi.volumes.processed.create("a_vol4", parent_volume_id="p-1")
+    volume = await moi_mocked.volumes.processed.create("a_vol4", parent_volume_id="p-1")
     assert calls(mock, "POST", collection)[0]["json"] == {
         "name": "a_vol4",
         "parent_volume_id": "p-1",
@@ -592,26 +609,26 @@ async def test_processed_volume_create_list_get_children_delete(
     assert volume.created_at == datetime(2025, 2, 13, 11, 44, 36, tzinfo=UTC)
 
     mock.get(url(collection), payload=doc("processed_volume_list"), repeat=True)
-    volumes = await moi.volumes.processed.list(workflow_using=True).collect()
+    volumes = await moi_mocked.volumes.processed.list(workflow_using=True).collect()
     assert [v.name for v in volumes] == ["a-vol1", "a_vol4"]
     assert calls(mock, "GET", collection)[0]["query"] == [("workflow_using", "true")]
-    assert (await moi.volumes.processed.get(volume.id)).name == "a_vol4"
+    assert (await moi_mocked.volumes.processed.get(volume.id)).name == "a_vol4"
     with pytest.raises(NotFoundError):
-        await moi.volumes.processed.get("missing")
+        await moi_mocked.volumes.processed.get("missing")
 
     mock.get(url(f"{collection}/{volume.id}"), payload=byoa({"total": 0, "volumes": None}))
-    assert await moi.volumes.processed.children(volume.id).collect() == []
+    assert await moi_mocked.volumes.processed.children(volume.id).collect() == []
     mock.delete(url(f"{collection}/{volume.id}"), payload=byoa(None))
-    await moi.volumes.processed.delete(volume.id)
+    await moi_mocked.volumes.processed.delete(volume.id)
     assert len(calls(mock, "DELETE", f"{collection}/{volume.id}")) == 1
 
 
-async def test_processed_files_page_through_the_body(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_processed_files_page_through_the_body(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/explore/volumes/{VOL}/files"
     items = doc("processed_volume_files")["data"]["items"]
     mock.post(url(path), payload=byoa({"total": 3, "items": items[:2]}))
     mock.post(url(path), payload=byoa({"total": 3, "items": items[2:]}))
-    files = await moi.volumes.processed.files(
+    files = await moi_mocked.volumes.processed.files(
         VOL,
         types=[FileType.PDF],
         exclude_status=[JobFileStatus.FAILED],
@@ -629,10 +646,10 @@ async def test_processed_files_page_through_the_body(mock: MockHTTP, moi: MOICli
     ]
 
 
-async def test_documented_processed_files_parse(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_documented_processed_files_parse(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/explore/volumes/{VOL}/files"
     mock.post(url(path), payload=doc("processed_volume_files"))
-    files = await moi.volumes.processed.files(VOL).collect()
+    files = await moi_mocked.volumes.processed.files(VOL).collect()
     assert calls(mock, "POST", path)[0]["json"] == {"offset": 0, "limit": 100}
     first = files[0]
     assert first.source_file_id == RAW_FILE and first.status == JobFileStatus.COMPLETED
@@ -640,16 +657,16 @@ async def test_documented_processed_files_parse(mock: MockHTTP, moi: MOIClient) 
     assert first.created_at == datetime(2025, 2, 12, 17, 46, 16, tzinfo=UTC)
 
 
-async def test_processed_file_delete_and_download(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_processed_file_delete_and_download(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     base = f"{BYOA}/explore/volumes/{VOL}/files/{PFILE}"
     mock.delete(url(base), payload=byoa(None))
-    await moi.volumes.processed.delete_file(VOL, PFILE)
+    await moi_mocked.volumes.processed.delete_file(VOL, PFILE)
     assert len(calls(mock, "DELETE", base)) == 1
     # The seed era answered JSON here (docs/wire/moi.md#d13): the bytes come through as they are.
     raw_json = json.dumps(doc("processed_file_raws")).encode()
     mock.get(url(f"{base}/raws"), body=raw_json, content_type="application/json")
     body = b"".join(
-        [c async for c in moi.volumes.processed.download(VOL, PFILE, need_embeddings=True)]
+        [c async for c in moi_mocked.volumes.processed.download(VOL, PFILE, need_embeddings=True)]
     )
     assert json.loads(body) == {"total": 0, "items": []}
     [fetch] = calls(mock, "GET", f"{base}/raws")
@@ -657,10 +674,10 @@ async def test_processed_file_delete_and_download(mock: MockHTTP, moi: MOIClient
     assert fetch["headers"]["user-id"] == "acct-7"  # the API's own origin: authenticated
 
 
-async def test_blocks_list_and_delete(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_blocks_list_and_delete(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     path = f"{BYOA}/explore/volumes/{VOL}/files/{PFILE}/blocks"
     mock.post(url(path), payload=doc("processed_file_blocks"))
-    blocks = await moi.volumes.processed.blocks(
+    blocks = await moi_mocked.volumes.processed.blocks(
         VOL, PFILE, types=["text"], search_content="Matrix", max_items=2
     ).collect()
     assert calls(mock, "POST", path)[0]["json"] == {
@@ -677,8 +694,10 @@ async def test_blocks_list_and_delete(mock: MockHTTP, moi: MOIClient) -> None:
 
     mock.delete(url(path), status=204)  # Era A
     mock.delete(url(path), payload=byoa(None))  # OA
-    await moi.volumes.processed.delete_blocks(VOL, PFILE, ["03e927d3-edbe-426c-835a-0f1e4fcc39b6"])
-    await moi.volumes.processed.delete_blocks(VOL, PFILE, ["b-2"])
+    await moi_mocked.volumes.processed.delete_blocks(
+        VOL, PFILE, ["03e927d3-edbe-426c-835a-0f1e4fcc39b6"]
+    )
+    await moi_mocked.volumes.processed.delete_blocks(VOL, PFILE, ["b-2"])
     sent = calls(mock, "DELETE", path)
     assert [c["json"] for c in sent] == [
         {"ids": ["03e927d3-edbe-426c-835a-0f1e4fcc39b6"]},
@@ -690,12 +709,12 @@ async def test_blocks_list_and_delete(mock: MockHTTP, moi: MOIClient) -> None:
 
 
 async def test_metrics_query_sends_rfc3339_and_parses_the_documented_series(
-    mock: MockHTTP, moi: MOIClient
+    mock: MockHTTP, moi_mocked: MOIClient
 ) -> None:
     mock.post(url("/metric/observice"), payload=doc("metrics"))
     shanghai = timezone(timedelta(hours=8))
     start = datetime(2025, 2, 10, 9, 40, 24, tzinfo=shanghai)
-    [series] = await moi.metrics.query(
+    [series] = await moi_mocked.metrics.query(
         [MetricName.PROCESS_FINISH_JOB_COUNT], start, start + timedelta(minutes=20), 60
     )
     [call] = calls(mock, "POST", "/metric/observice")
@@ -714,9 +733,9 @@ async def test_metrics_query_sends_rfc3339_and_parses_the_documented_series(
     assert [p.value for p in series.points[3:5]] == [None, 2.0]
 
 
-async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) -> None:
+async def test_metrics_validates_before_sending(mock: MockHTTP, moi_mocked: MOIClient) -> None:
     now = datetime.now(UTC)
-    for args, message in [
+    cases: list[tuple[tuple[Any, ...], str]] = [
         (([], now - timedelta(hours=1), now, 60), "at least one metric"),
         ((["X"], now, now, 60), "start must be before end"),
         ((["X"], now, now - timedelta(hours=1), 60), "start must be before end"),
@@ -725,14 +744,15 @@ async def test_metrics_validates_before_sending(mock: MockHTTP, moi: MOIClient) 
         ((["X"], datetime(2025, 1, 1), now, 60), "timezone-aware"),
         ((["X"], "2025-01-01T00:00:00Z", now, 60), "start must be a datetime"),
         (([""], now - timedelta(hours=1), now, 60), "non-empty strings"),
-    ]:
+    ]
+    for args, message in cases:
         with pytest.raises(InvalidInputError, match=message):
-            await moi.metrics.query(*args)
+            await moi_mocked.metrics.query(*args)
     assert not calls(mock, "POST", "/metric/observice")
 
 
 async def test_metrics_path_override_and_metrics_url_on_another_host(mock: MockHTTP) -> None:
-    credentials = {"account_name": "acct-7", "username": "u", "password": "p"}
+    credentials: MOICredentials = {"account_name": "acct-7", "username": "u", "password": "p"}
     end = datetime(2025, 2, 10, 2, 0, 24, tzinfo=UTC)
     async with MOIClient(
         BASE, paths=evolve(SEED_PATHS, metrics="/ob/metrics"), **credentials

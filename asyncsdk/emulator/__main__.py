@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve(config_from_args(args)))
     except KeyboardInterrupt:
         print("emulator stopped", file=sys.stderr)
+    except OSError as exc:  # the address is taken, or not this machine's: one line, no traceback
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(f"emulator: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -73,12 +73,24 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be within 0 and 65535, got {value}")
+    return value
+
+
 def add_emulator_arguments(p: argparse.ArgumentParser) -> None:
     """The emulator's options, shared by ``python -m asyncsdk.emulator`` and
     ``asyncsdk emulator``."""
     d = EmulatorConfig()
     p.add_argument("--host", default=d.host, help="address to listen on (%(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="port, 0 for any free one (%(default)s)")
+    p.add_argument(
+        "--port", type=_port, default=8000, help="port, 0 for any free one (%(default)s)"
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed for data and faults")
     p.add_argument(
         "--api",

@@ -72,7 +72,7 @@ class TestOverridingTheConfigFixture:
 
 def test_the_readme_shows_the_sample_test_verbatim() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"<!-- sample: (\S+) -->\n```python\n(.*?)```", readme, re.DOTALL)
+    blocks = re.findall(r"<!-- sample: (\S+) -->\n```\w+\n(.*?)```", readme, re.DOTALL)
     files = {name: text for name, text in blocks}
     assert files, "the README's sample test is marked with <!-- sample: ... -->"
     assert files["tests/test_ingest.py"] == SAMPLE.read_text(encoding="utf-8")
@@ -115,3 +115,21 @@ async def test_positional(moi_emulator):
         ],
         consecutive=False,
     )
+
+
+def test_the_readme_samples_make_a_new_project_that_passes_under_w_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file the README shows for "Testing your code", and nothing else, in a fresh
+    directory: ``pytest -W error`` passes (no INTERNALERROR from pytest-asyncio's warnings)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    files = re.findall(r"<!-- sample: (\S+) -->\n```\w+\n(.*?)```", readme, re.DOTALL)
+    assert {name for name, _ in files} >= {"pyproject.toml", "tests/conftest.py"}
+    for name, text in files:
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=3)
