@@ -26,7 +26,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import Generic, Protocol, TypeVar, cast
 
 from attrs import define
@@ -124,7 +132,7 @@ def fan_out(
     on_progress: Callable[[FanOutProgress], object] | None = None,
     stats: HasStats | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[Outcome[T, R]]:
+) -> AsyncGenerator[Outcome[T, R], None]:
     """Call ``fn(item)`` for every item, ``concurrency`` at a time; yield each ``Outcome`` as
     its call finishes. ``rate`` (calls per second) paces the starts.
 
@@ -133,6 +141,8 @@ def fan_out(
     ``clock`` the time for ``elapsed``.
 
     Returned at once, like a paginator; bad arguments are refused here, before anything runs.
+    It is an async generator: ``contextlib.aclosing(fan_out(...))`` stops every call in flight
+    when the block exits, even if the loop body raised.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidInputError(f"concurrency must be a positive integer, got {concurrency!r}")
@@ -155,7 +165,7 @@ async def _fan_out(
     on_progress: Callable[[FanOutProgress], object] | None = None,
     stats: HasStats | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[Outcome[T, R]]:
+) -> AsyncGenerator[Outcome[T, R], None]:
     # Long-lived workers, each reading the next item itself and calling ``fn`` on it: no task,
     # generator step or limiter per item (they cost the CPU of a call's own pipeline again).
     #
