@@ -278,11 +278,15 @@ async def test_a_throttled_client_makes_no_call_wait_past_what_it_allows() -> No
         pipeline = session(server.url, fake=fake)
         try:
             with pytest.raises(RateLimitError):  # the 429 itself, not retried
-                await pipeline.request("GET", "/first", idempotent=True, retry=NO_RETRY)
+                await pipeline.request(
+                    "GET", "/first", idempotent=True, options={"retry": NO_RETRY}
+                )
             # The reported case: timeout=2 and no retries, during an 8 s pause: refused at
             # once, unsent, saying how long the pause still lasts.
             with pytest.raises(RateLimitError, match="not sent") as info:
-                await pipeline.request("GET", "/b", idempotent=True, timeout=2, retry=NO_RETRY)
+                await pipeline.request(
+                    "GET", "/b", idempotent=True, options={"timeout": 2, "retry": NO_RETRY}
+                )
             assert info.value.retry_after == 8
             # A deadline shorter than the pause: refused at once too.
             with pytest.raises(RateLimitError, match="not sent"):
@@ -301,7 +305,9 @@ async def test_a_call_without_deadline_waits_a_pause_its_policy_would() -> None:
         pipeline = session(server.url, fake=fake)
         try:
             with pytest.raises(RateLimitError):
-                await pipeline.request("GET", "/first", idempotent=True, retry=NO_RETRY)
+                await pipeline.request(
+                    "GET", "/first", idempotent=True, options={"retry": NO_RETRY}
+                )
             await pipeline.request("GET", "/b", idempotent=True)  # default policy: 8 <= 60 s
             assert fake.sleeps == [8.0]
             pipeline._shared.pause_until = fake.now + 120  # beyond its max_retry_after (60 s)
@@ -353,7 +359,7 @@ async def test_timeout_is_per_attempt_and_the_error_says_how_long_the_call_took(
         )
         try:
             with pytest.raises(APITimeoutError) as info:
-                await pipeline.request("GET", "/a", idempotent=True, timeout=0.1)
+                await pipeline.request("GET", "/a", idempotent=True, options={"timeout": 0.1})
         finally:
             await pipeline.aclose()
     assert re.search(r"no answer within 0.1 s \(after 3 attempts over \d+\.\d s\)", str(info.value))

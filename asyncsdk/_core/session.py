@@ -444,8 +444,6 @@ class Session:
     def derive(
         self,
         *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
         options: CallOptions | None = None,
         headers: Mapping[str, str] | None = None,
         base_url: str | None = None,
@@ -462,8 +460,8 @@ class Session:
         merged = _merge_options(self._defaults, options)
         if headers:
             merged = _merge_options(merged, {"extra_headers": headers})
-        view.timeout = merged.pop("timeout", self.timeout if timeout is None else timeout)
-        view.retry = merged.pop("retry", self.retry if retry is None else retry)
+        view.timeout = merged.pop("timeout", self.timeout)
+        view.retry = merged.pop("retry", self.retry)
         check_seconds("timeout", view.timeout)
         view._defaults = merged
         return view
@@ -538,8 +536,6 @@ class Session:
         form: Callable[[], aiohttp.FormData] | None = None,
         headers: Mapping[str, str] | None = None,
         parse: Callable[[Any], T] | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
         authenticate: bool = True,
         absent_ok_on_retry: bool = False,
         options: CallOptions | None = None,
@@ -561,7 +557,7 @@ class Session:
 
         ``authenticate=False`` marks a credential request (a login or refresh): it sends no
         credentials, and skips the queue for connection slots, since every queued call waits
-        on it. ``timeout`` and ``retry`` are the older spelling of the same ``options``.
+        on it.
         """
         response, data = await self.request_raw(
             method,
@@ -571,8 +567,6 @@ class Session:
             json=json,
             form=form,
             headers=headers,
-            timeout=timeout,
-            retry=retry,
             authenticate=authenticate,
             absent_ok_on_retry=absent_ok_on_retry,
             options=options,
@@ -608,8 +602,6 @@ class Session:
         json: Any = None,
         form: Callable[[], aiohttp.FormData] | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
         authenticate: bool = True,
         absent_ok_on_retry: bool = False,
         options: CallOptions | None = None,
@@ -623,8 +615,6 @@ class Session:
             json=json,
             form=form,
             headers=headers,
-            timeout=timeout,
-            retry=retry,
             authenticate=authenticate,
             absent_ok_on_retry=absent_ok_on_retry,
             options=options,
@@ -645,8 +635,6 @@ class Session:
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
         idempotent: bool = True,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
         options: CallOptions | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Open a streamed answer (downloads): the body is read by the caller, in chunks.
@@ -669,8 +657,6 @@ class Session:
             json=json,
             form=None,
             headers=headers,
-            timeout=timeout,
-            retry=retry,
             authenticate=authenticate,
             absent_ok_on_retry=False,
             options=options,
@@ -699,19 +685,16 @@ class Session:
         json: Any,
         form: Callable[[], aiohttp.FormData] | None,
         headers: Mapping[str, str] | None,
-        timeout: float | None,
-        retry: RetryPolicy | None,
         authenticate: bool,
         absent_ok_on_retry: bool,
         options: CallOptions | None,
         stream: bool,
     ) -> _Call:
-        """The call as one value: target resolved, options merged over the view's defaults
-        (call options over the ``timeout``/``retry`` keywords over the view's defaults)."""
+        """The call as one value: target resolved, options merged over the view's defaults."""
         opts = _merge_options(self._defaults, options) if options else self._defaults
-        seconds = opts.get("timeout", self.timeout if timeout is None else timeout)
+        seconds = opts.get("timeout", self.timeout)
         check_seconds("timeout", seconds)
-        policy = opts.get("retry", self.retry if retry is None else retry)
+        policy = opts.get("retry", self.retry)
         if not isinstance(policy, RetryPolicy):
             raise InvalidInputError(f"retry must be a RetryPolicy, got {policy!r}")
         url, path, api_origin = self._target(target)
