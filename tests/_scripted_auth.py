@@ -8,7 +8,6 @@ request it saw in ``seen``. Nothing is inferred: a test that wants a 401 says so
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -16,17 +15,16 @@ from typing import Any
 from aiohttp import web
 from attrs import define, field
 
+from .wire import unsigned_jwt
+
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 Handler = Callable[[web.Request], Answer]
 
 
 def jwt(**claims: Any) -> str:
-    """An unsigned JWT-shaped token carrying exactly ``claims`` (NaN and huge ints included)."""
-
-    def part(doc: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part({'uid': 'uid-1', **claims})}.c2ln"
+    """An unsigned JWT-shaped token carrying a uid and exactly ``claims`` (NaN and huge ints
+    included)."""
+    return unsigned_jwt({"uid": "uid-1", **claims})
 
 
 def ok(data: Any = None) -> dict[str, Any]:

@@ -8,9 +8,7 @@ starts two renewals within the minimum gap. Runs on virtual time (tests/_clocks.
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
-import json
 import math
 from typing import Any
 
@@ -23,6 +21,7 @@ from asyncsdk.moi._envelope import MOITokenProvider
 from asyncsdk.moi.paths import resolve_paths
 
 from ._clocks import LoopClock, run_virtual
+from .wire import unsigned_jwt
 
 GAP = 0.5
 EPSILON = 1e-9  # float rounding of instants like 1000.1 + 0.5
@@ -70,13 +69,6 @@ def _resolve(spec: tuple[str, Any], now: float) -> Any:
     return MISSING
 
 
-def _jwt(payload: dict[str, Any]) -> str:
-    def part(doc: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'HS256'})}.{part(payload)}.c2ln"
-
-
 class ClaimsProvider:
     """Issues tokens with the drawn claims (in turn), read by MOI's own token parsing."""
 
@@ -102,8 +94,8 @@ class ClaimsProvider:
         refresh_exp = _resolve(refresh_spec, now)
         if refresh_exp is not MISSING:
             refresh["exp"] = refresh_exp
-        token = _jwt(access)
-        return self.moi._grant(token, _jwt(refresh), "uid-1", jwt_claims(token))
+        token = unsigned_jwt(access)
+        return self.moi._grant(token, unsigned_jwt(refresh), "uid-1", jwt_claims(token))
 
     async def login(self) -> Grant:
         self.starts.append(self.clock.monotonic())

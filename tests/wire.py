@@ -12,16 +12,21 @@ from yarl import URL
 BASE = "http://moi.test"
 
 
-def jwt(lifetime: float = 900, remaining: float | None = None, **claims: Any) -> str:
-    """A JWT-shaped token whose exp lies ``remaining`` seconds ahead (default: whole life)."""
-    now = time.time()
-    exp = now + (lifetime if remaining is None else remaining)
-    payload = {"iat": int(exp - lifetime), "exp": int(exp), "uid": "uid-1", **claims}
+def unsigned_jwt(claims: dict[str, Any]) -> str:
+    """A JWT-shaped token carrying exactly ``claims``, unsigned (``json.dumps`` writes them, so
+    a claim may be NaN or an integer no float can hold)."""
 
     def part(doc: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
 
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.c2ln"
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2ln"
+
+
+def jwt(lifetime: float = 900, remaining: float | None = None, **claims: Any) -> str:
+    """A JWT-shaped token whose exp lies ``remaining`` seconds ahead (default: whole life)."""
+    now = time.time()
+    exp = now + (lifetime if remaining is None else remaining)
+    return unsigned_jwt({"iat": int(exp - lifetime), "exp": int(exp), "uid": "uid-1", **claims})
 
 
 def ok(data: Any = None) -> dict[str, Any]:
