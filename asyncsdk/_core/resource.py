@@ -120,7 +120,8 @@ class Resource(Generic[P]):
         absent_ok: bool = False,
         scope: Any = None,
     ) -> Any:
-        checked = call_options(options)
+        # Most calls pass no options: nothing to check (the session then uses its defaults).
+        checked = call_options(options) if options else None
         place = self._placement(method, scope)
         if place.query:
             params = {**(params or {}), **place.query}

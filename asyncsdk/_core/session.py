@@ -18,6 +18,7 @@ Service specifics enter through two seams: an :class:`~asyncsdk._core.auth.Auth`
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import itertools
@@ -232,7 +233,7 @@ class _Shared:
         self.sleep = sleep
         self.http: aiohttp.ClientSession | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.slots: asyncio.Semaphore | None = None
+        self.slots: _Slots | None = None
         #: Until when (``clock`` time) every call waits: a 429 or 503 asked the client to.
         self.pause_until = 0.0
         self.started = False
@@ -332,6 +333,54 @@ class _Run:
         return remaining, True
 
 
+class _Slots:
+    """The client's connection slots: at most ``size`` requests in flight. Callers that find
+    none free wait in arrival order, and a freed slot goes straight to the first of them.
+
+    Not an ``asyncio.Semaphore``: taking a free slot here is a comparison and no coroutine,
+    where the semaphore's ``acquire`` is a coroutine that first scans its waiters (about 1 µs
+    of CPU per call, measured).
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take_now(self) -> bool:
+        """Take a slot if one is free and nobody is waiting for one (they come first)."""
+        if self._free and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        """Wait for a slot."""
+        if self.take_now():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, then cancelled before using it: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the first caller still waiting, or to the free ones."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
 class _Reply:
     """What the loop returns: a buffered answer with its data, or a streamed one, unread,
     holding its connection slot until :meth:`release`."""
@@ -343,7 +392,7 @@ class _Reply:
         response: Response | None,
         data: Any,
         raw: aiohttp.ClientResponse | None = None,
-        slot: asyncio.Semaphore | None = None,
+        slot: _Slots | None = None,
     ) -> None:
         self.response = response
         self.data = data
@@ -462,7 +511,9 @@ class Session:
             merged = _merge_options(merged, {"extra_headers": headers})
         view.timeout = merged.pop("timeout", self.timeout)
         view.retry = merged.pop("retry", self.retry)
-        check_seconds("timeout", view.timeout)
+        view.timeout = check_seconds("timeout", view.timeout)
+        if not isinstance(view.retry, RetryPolicy):
+            raise InvalidInputError(f"retry must be a RetryPolicy, got {view.retry!r}")
         view._defaults = merged
         return view
 
@@ -483,7 +534,7 @@ class Session:
                 auto_decompress=True,
                 raise_for_status=False,
             )
-            shared.slots = asyncio.Semaphore(shared.pool_size)
+            shared.slots = _Slots(shared.pool_size)
             shared.loop = loop
         elif shared.loop is not loop:
             # Its connections and tasks belong to the first loop: nothing is opened here.
@@ -559,7 +610,8 @@ class Session:
         credentials, and skips the queue for connection slots, since every queued call waits
         on it.
         """
-        response, data = await self.request_raw(
+        # The same steps as request_raw, without one more coroutine per call in between.
+        call = self._prepare(
             method,
             path,
             idempotent=idempotent,
@@ -570,10 +622,13 @@ class Session:
             authenticate=authenticate,
             absent_ok_on_retry=absent_ok_on_retry,
             options=options,
+            stream=False,
         )
+        reply = await self._send(call, stream=False)
         if parse is None:
-            return data  # type: ignore[no-any-return]
-        return self.decode(response, data, parse)
+            return reply.data  # type: ignore[no-any-return]
+        assert reply.response is not None
+        return self.decode(reply.response, reply.data, parse)
 
     def decode(self, response: Response, data: Any, parse: Callable[[Any], T]) -> T:
         """``parse(data)`` for the answer ``response``; anything it raises becomes a
@@ -691,12 +746,15 @@ class Session:
         stream: bool,
     ) -> _Call:
         """The call as one value: target resolved, options merged over the view's defaults."""
-        opts = _merge_options(self._defaults, options) if options else self._defaults
-        seconds = opts.get("timeout", self.timeout)
-        check_seconds("timeout", seconds)
-        policy = opts.get("retry", self.retry)
-        if not isinstance(policy, RetryPolicy):
-            raise InvalidInputError(f"retry must be a RetryPolicy, got {policy!r}")
+        if options:
+            opts = _merge_options(self._defaults, options)
+            seconds = check_seconds("timeout", opts.get("timeout", self.timeout))
+            policy = opts.get("retry", self.retry)
+            if not isinstance(policy, RetryPolicy):
+                raise InvalidInputError(f"retry must be a RetryPolicy, got {policy!r}")
+        else:
+            # The usual call: this view's defaults, checked when the view was made.
+            opts, seconds, policy = self._defaults, self.timeout, self.retry
         url, path, api_origin = self._target(target)
         if "extra_query" in opts:
             params = {**(params or {}), **opts["extra_query"]}
@@ -726,7 +784,7 @@ class Session:
             envelope=self._shared.envelope if api_origin or not stream else _PLAIN,
             absent_ok_on_retry=absent_ok_on_retry,
             policy=policy,
-            timeout=float(seconds),
+            timeout=seconds,
             deadline=opts.get("deadline"),
         )
 
@@ -743,13 +801,67 @@ class Session:
 
     async def _send(self, call: _Call, *, stream: bool) -> _Reply:
         """Run ``call`` to its answer; every error leaves here located and annotated with the
-        attempts made and the time spent."""
+        attempts made and the time spent.
+
+        Each turn of the loop waits out a throttling pause, makes sure of the credentials and
+        makes one attempt; a failure is retried (policy, idempotency, budget, deadline) or, a
+        401, replayed once after renewing the credentials. The steps that usually have nothing
+        to wait for (no pause, fresh credentials, no deadline) are checked inline rather than
+        entered as coroutines: each coroutine level costs a call about 0.2 µs of CPU.
+        """
         shared = self._shared
         self._http()  # refuses a closed client or another loop before anything is counted
         shared.stats.calls += 1
         run = _Run(shared.clock, call.deadline)
+        replayed = False
         try:
-            return await self._loop(call, run, stream)
+            while True:
+                if run.retries or replayed:  # a later turn: closed while this call waited?
+                    self._http()
+                if shared.pause_until > shared.clock():
+                    await self._wait_out_pause(call, run)
+                if call.credentials:
+                    if run.deadline_at is None and shared.started:
+                        await shared.auth.ensure()
+                    else:
+                        await self._bounded(
+                            self._credentials_ready(), run, "credentials were renewed"
+                        )
+                try:
+                    reply = await self._attempt(call, run, stream)
+                except AuthenticationError as exc:
+                    if not call.credentials or replayed or exc.status != 401:
+                        raise
+                    # The token was rejected (expired early, revoked): renew once and replay.
+                    # Safe even for creates: a 401 means the service did not act.
+                    replayed = True
+                    shared.stats.replays += 1
+                    self._http()  # a closed client renews nothing
+                    renew = shared.auth.unauthorized(run.identity)
+                    if not await self._bounded(renew, run, "credentials were renewed"):
+                        raise
+                except (APIError, TransportError) as exc:
+                    if call.absent_ok_on_retry and run.retries and isinstance(exc, NotFoundError):
+                        return _Reply(run.response, None)
+                    self._note_throttling(exc, call)
+                    delay = self._next_delay(exc, call, run)
+                    if delay is None:
+                        raise
+                    shared.stats.retries += 1
+                    logger.debug(
+                        "%s %s: %s; retry %d in %.3f s",
+                        call.method,
+                        call.path,
+                        _brief(exc),
+                        run.retries + 1,
+                        delay,
+                    )
+                    await shared.sleep(delay)
+                    run.retries += 1
+                    run.backoff = delay
+                else:
+                    shared.budget.refund()  # a success earns back part of what retries spent
+                    return reply
         except AsyncSDKError as exc:
             if shared.closed and isinstance(exc, TransportError):
                 raise self._annotate(_closed_error(), call, run) from exc
@@ -762,50 +874,6 @@ class Session:
                 # (a shared renewal of the credentials).
                 raise self._annotate(_closed_error(), call, run) from None
             raise
-
-    async def _loop(self, call: _Call, run: _Run, stream: bool) -> _Reply:
-        shared = self._shared
-        replayed = False
-        while True:
-            self._http()  # closed while this call waited (backoff, a pause)? Stop here.
-            await self._wait_out_pause(call, run)
-            if call.credentials:
-                await self._bounded(self._credentials_ready(), run, "credentials were renewed")
-            try:
-                reply = await self._attempt(call, run, stream)
-            except AuthenticationError as exc:
-                if not call.credentials or replayed or exc.status != 401:
-                    raise
-                # The token was rejected (expired early, revoked): renew once and replay.
-                # Safe even for creates: a 401 means the service did not act.
-                replayed = True
-                shared.stats.replays += 1
-                self._http()  # a closed client renews nothing
-                renew = shared.auth.unauthorized(run.identity)
-                if not await self._bounded(renew, run, "credentials were renewed"):
-                    raise
-            except (APIError, TransportError) as exc:
-                if call.absent_ok_on_retry and run.retries and isinstance(exc, NotFoundError):
-                    return _Reply(run.response, None)
-                self._note_throttling(exc, call)
-                delay = self._next_delay(exc, call, run)
-                if delay is None:
-                    raise
-                shared.stats.retries += 1
-                logger.debug(
-                    "%s %s: %s; retry %d in %.3f s",
-                    call.method,
-                    call.path,
-                    _brief(exc),
-                    run.retries + 1,
-                    delay,
-                )
-                await shared.sleep(delay)
-                run.retries += 1
-                run.backoff = delay
-            else:
-                shared.budget.refund()  # a success earns back part of what retries spent
-                return reply
 
     async def _wait_out_pause(self, call: _Call, run: _Run) -> None:
         """Wait while the client is paused by a 429 or 503, as long as this call may wait."""
@@ -855,8 +923,9 @@ class Session:
     async def _attempt(self, call: _Call, run: _Run, stream: bool) -> _Reply:
         """One request under a connection slot; its answer unwrapped by the envelope, or (a
         streamed success) handed over unread together with the slot."""
-        slot = await self._take_slot(call, run)
-        started = time.perf_counter()
+        slot = None if call.reserved else await self._take_slot(call, run)
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         try:
             raw, payload = await self._exchange(call, run, stream)
             if payload is None:
@@ -868,7 +937,7 @@ class Session:
                 slot.release()
         response = Response(call.method, call.path, raw.status, raw.headers, payload)
         run.response = response
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
                 call.method,
@@ -910,6 +979,9 @@ class Session:
                 opened, raw = raw, None  # the caller reads it
                 return opened, None
             limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
+            length = raw.content_length
+            if length is not None and length <= limit and "Content-Encoding" not in raw.headers:
+                return raw, await raw.read()  # the parser stops at Content-Length
             return raw, await self._read(raw, call, limit, truncate=stream)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             if capped and isinstance(exc, asyncio.TimeoutError):
@@ -924,19 +996,15 @@ class Session:
             if raw is not None:
                 raw.release()
 
-    async def _take_slot(self, call: _Call, run: _Run) -> asyncio.Semaphore | None:
-        """A connection slot, or None for a login or refresh: they skip the queue (using the
-        connections reserved for them), because every queued call is waiting on them, and a
-        refresh that queues behind a thousand calls arrives after the token has expired."""
+    async def _take_slot(self, call: _Call, run: _Run) -> _Slots:
+        """A connection slot, for any call but a login or refresh: those skip the queue (using
+        the connections reserved for them), because every queued call is waiting on them, and
+        a refresh that queues behind a thousand calls arrives after the token has expired."""
         slots = self._shared.slots
         assert slots is not None
-        if call.reserved:
-            return None
-        if slots.locked():
-            await self._bounded(slots.acquire(), run, "waiting for a connection slot")
-        else:
-            # A free slot is taken without waiting, so there is no deadline to guard.
-            await slots.acquire()
+        # A free slot is taken without waiting, so there is no deadline to guard.
+        if not slots.take_now():
+            await self._bounded(slots.take(), run, "waiting for a connection slot")
         return slots
 
     def _attempt_headers(self, call: _Call, run: _Run) -> dict[str, str]:
@@ -959,10 +1027,9 @@ class Session:
         self, raw: aiohttp.ClientResponse, call: _Call, limit: int, *, truncate: bool
     ) -> bytes:
         """The body, never more than ``limit`` bytes of it in memory: past the limit, reading
-        stops and the answer is refused (or, for an error excerpt, cut)."""
+        stops and the answer is refused (or, for an error excerpt, cut). (An answer whose
+        Content-Length is within the limit, unencoded, is read by the caller directly.)"""
         length = raw.content_length
-        if length is not None and length <= limit and "Content-Encoding" not in raw.headers:
-            return await raw.read()  # the parser stops at Content-Length
         if length is not None and length > limit and not truncate:
             raise self._too_large(raw, call, limit)
         body = bytearray()
