@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from yarl import URL
@@ -54,7 +55,22 @@ def sent(mock: Any, method: str, url: str) -> list[dict[str, Any]]:
             {
                 "headers": dict(kwargs.get("headers") or {}),
                 "json": json.loads(data) if data else None,
-                "params": list(kwargs.get("params") or []),
+                "params": _pairs(kwargs.get("params")),
             }
         )
     return out
+
+
+def _pairs(params: Any) -> list[tuple[str, str]]:
+    """The query the client handed aiohttp, as (name, value) pairs in its order: given as
+    pairs, or as a mapping whose list values repeat their name (the form aiohttp encodes
+    quickest)."""
+    if not params:
+        return []
+    if isinstance(params, Mapping):
+        return [
+            (name, value)
+            for name, values in params.items()
+            for value in (values if isinstance(values, (list, tuple)) else (values,))
+        ]
+    return list(params)

@@ -175,22 +175,36 @@ class SessionStats:
 
 
 def encode_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """Query parameters as the services expect them.
+    """Query parameters as the services expect them, as (name, value) pairs.
 
     ``None`` values are left out, booleans are ``true``/``false``, enums are their values, and
     sequences repeat the key (``status=1&status=2``, MOI's documented form).
     """
-    if not params:
-        return []
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple, set, frozenset)):
-            pairs.extend((key, _query_value(item)) for item in value)
-        else:
-            pairs.append((key, _query_value(value)))
-    return pairs
+    return [
+        (key, item)
+        for key, value in query_params(params).items()
+        for item in (value if isinstance(value, list) else (value,))
+    ]
+
+
+def query_params(params: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
+    """:func:`encode_params`' pairs as the mapping aiohttp sends, a list repeating its key.
+
+    A dict is what aiohttp (yarl) encodes quickest: a list of pairs first goes through two
+    isinstance checks against abstract classes (about 1 µs per request, measured).
+    """
+    query: dict[str, str | list[str]] = {}
+    if params:
+        for key, value in params.items():
+            if value is None:
+                continue
+            if type(value) is str:  # the usual case: an id
+                query[key] = value
+            elif isinstance(value, (list, tuple, set, frozenset)):
+                query[key] = [_query_value(item) for item in value]
+            else:
+                query[key] = _query_value(value)
+    return query
 
 
 def _query_value(value: Any) -> str:
@@ -264,7 +278,7 @@ class _Call:
     url: str
     #: Shown in errors and logs: the URL's path, never its query (it may carry a signature).
     path: str
-    query: list[tuple[str, str]]
+    query: dict[str, str | list[str]]
     body: bytes | None
     form: Callable[[], aiohttp.FormData] | None
     headers: dict[str, str]
@@ -771,7 +785,7 @@ class Session:
             method=method,
             url=url,
             path=path,
-            query=encode_params(params),
+            query=query_params(params),
             body=body,
             form=form,
             headers=send_headers,
@@ -923,7 +937,14 @@ class Session:
     async def _attempt(self, call: _Call, run: _Run, stream: bool) -> _Reply:
         """One request under a connection slot; its answer unwrapped by the envelope, or (a
         streamed success) handed over unread together with the slot."""
-        slot = None if call.reserved else await self._take_slot(call, run)
+        slots = self._shared.slots
+        assert slots is not None
+        if call.reserved:
+            slot = None
+        elif slots.take_now():  # a free slot: no wait, so no deadline to guard
+            slot = slots
+        else:
+            slot = await self._take_slot(slots, run)
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
         try:
@@ -959,7 +980,10 @@ class Session:
         says so."""
         shared = self._shared
         http = self._http()
-        seconds, capped = run.attempt_timeout(call.timeout)
+        if run.deadline_at is None:
+            seconds, capped = call.timeout, False
+        else:
+            seconds, capped = run.attempt_timeout(call.timeout)
         headers = self._attempt_headers(call, run)
         shared.stats.attempts += 1
         run.sent += 1
@@ -996,15 +1020,12 @@ class Session:
             if raw is not None:
                 raw.release()
 
-    async def _take_slot(self, call: _Call, run: _Run) -> _Slots:
-        """A connection slot, for any call but a login or refresh: those skip the queue (using
-        the connections reserved for them), because every queued call is waiting on them, and
-        a refresh that queues behind a thousand calls arrives after the token has expired."""
-        slots = self._shared.slots
-        assert slots is not None
-        # A free slot is taken without waiting, so there is no deadline to guard.
-        if not slots.take_now():
-            await self._bounded(slots.take(), run, "waiting for a connection slot")
+    async def _take_slot(self, slots: _Slots, run: _Run) -> _Slots:
+        """Wait for a connection slot, not past the call's deadline. (Logins and refreshes
+        skip the queue, using the connections reserved for them, because every queued call
+        is waiting on them, and a refresh that queues behind a thousand calls arrives after
+        the token has expired.)"""
+        await self._bounded(slots.take(), run, "waiting for a connection slot")
         return slots
 
     def _attempt_headers(self, call: _Call, run: _Run) -> dict[str, str]:
