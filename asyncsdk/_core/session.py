@@ -769,7 +769,10 @@ class Session:
         else:
             # The usual call: this view's defaults, checked when the view was made.
             opts, seconds, policy = self._defaults, self.timeout, self.retry
-        url, path, api_origin = self._target(target)
+        if "://" not in target:  # an API path, the usual case
+            url, path, api_origin = self._base_url + target, target, True
+        else:
+            url, path, api_origin = self._target(target)
         if "extra_query" in opts:
             params = {**(params or {}), **opts["extra_query"]}
         if "extra_body" in opts:
@@ -803,9 +806,8 @@ class Session:
         )
 
     def _target(self, target: str) -> tuple[str, str, bool]:
-        """The URL to send to, the path errors show, and whether it is the API's origin."""
-        if "://" not in target:
-            return self._base_url + target, target, True
+        """An absolute URL's target: the URL to send to, the path errors show, and whether it
+        is the API's origin."""
         url = URL(target)
         if url.scheme not in ("http", "https") or not url.host:
             raise InvalidInputError("an absolute URL must be http:// or https:// with a host")
@@ -935,9 +937,14 @@ class Session:
             ) from None
 
     async def _attempt(self, call: _Call, run: _Run, stream: bool) -> _Reply:
-        """One request under a connection slot; its answer unwrapped by the envelope, or (a
-        streamed success) handed over unread together with the slot."""
-        slots = self._shared.slots
+        """One request under a connection slot: sent, its answer read (capped) and unwrapped by
+        the envelope; or, a streamed success, handed over unread together with the slot.
+        aiohttp's failures become transport errors; a timeout the deadline shortened says so.
+
+        (One coroutine for the slot, the exchange and the envelope: every coroutine level is
+        entered again each time the answer's bytes arrive.)"""
+        shared = self._shared
+        slots = shared.slots
         assert slots is not None
         if call.reserved:
             slot = None
@@ -947,13 +954,49 @@ class Session:
             slot = await self._take_slot(slots, run)
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
+        raw: aiohttp.ClientResponse | None = None
         try:
-            raw, payload = await self._exchange(call, run, stream)
-            if payload is None:
-                reply = _Reply(None, None, raw, slot)
-                slot = None  # released with the reply
-                return reply
+            http = self._http()
+            if run.deadline_at is None:
+                seconds, capped = call.timeout, False
+            else:
+                seconds, capped = run.attempt_timeout(call.timeout)
+            headers = self._attempt_headers(call, run)
+            shared.stats.attempts += 1
+            run.sent += 1
+            try:
+                raw = await http.request(
+                    call.method,
+                    call.url,
+                    params=call.query,
+                    data=call.form() if call.form is not None else call.body,
+                    headers=headers,
+                    timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
+                    # Credentials must never follow a redirect; without them a download may.
+                    allow_redirects=stream and not call.credentials,
+                )
+                if stream and raw.status < 300:
+                    reply = _Reply(None, None, raw, slot)
+                    raw = slot = None  # the caller reads it; both are released with the reply
+                    return reply
+                limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
+                length = raw.content_length
+                if length is not None and length <= limit and "Content-Encoding" not in raw.headers:
+                    payload = await raw.read()  # the parser stops at Content-Length
+                else:
+                    payload = await self._read(raw, call, limit, truncate=stream)
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                if capped and isinstance(exc, asyncio.TimeoutError):
+                    raise APITimeoutError(
+                        f"no answer within the call's deadline of {run.deadline:g} s",
+                        request_sent=True,
+                    ) from exc
+                raise transport_error(
+                    exc, call.method, call.path, seconds, shared.connect_timeout
+                ) from exc
         finally:
+            if raw is not None:
+                raw.release()
             if slot is not None:
                 slot.release()
         response = Response(call.method, call.path, raw.status, raw.headers, payload)
@@ -971,54 +1014,6 @@ class Session:
         if stream:  # an error answer the service's envelope did not call one
             _PLAIN.unwrap(response)
         return _Reply(response, data)
-
-    async def _exchange(
-        self, call: _Call, run: _Run, stream: bool
-    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
-        """Send one request and read its answer (None: a streamed success, left unread and
-        open). aiohttp's failures become transport errors; a timeout the deadline shortened
-        says so."""
-        shared = self._shared
-        http = self._http()
-        if run.deadline_at is None:
-            seconds, capped = call.timeout, False
-        else:
-            seconds, capped = run.attempt_timeout(call.timeout)
-        headers = self._attempt_headers(call, run)
-        shared.stats.attempts += 1
-        run.sent += 1
-        raw: aiohttp.ClientResponse | None = None
-        try:
-            raw = await http.request(
-                call.method,
-                call.url,
-                params=call.query,
-                data=call.form() if call.form is not None else call.body,
-                headers=headers,
-                timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
-                # Credentials must never follow a redirect; without them a download may.
-                allow_redirects=stream and not call.credentials,
-            )
-            if stream and raw.status < 300:
-                opened, raw = raw, None  # the caller reads it
-                return opened, None
-            limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
-            length = raw.content_length
-            if length is not None and length <= limit and "Content-Encoding" not in raw.headers:
-                return raw, await raw.read()  # the parser stops at Content-Length
-            return raw, await self._read(raw, call, limit, truncate=stream)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            if capped and isinstance(exc, asyncio.TimeoutError):
-                raise APITimeoutError(
-                    f"no answer within the call's deadline of {run.deadline:g} s",
-                    request_sent=True,
-                ) from exc
-            raise transport_error(
-                exc, call.method, call.path, seconds, shared.connect_timeout
-            ) from exc
-        finally:
-            if raw is not None:
-                raw.release()
 
     async def _take_slot(self, slots: _Slots, run: _Run) -> _Slots:
         """Wait for a connection slot, not past the call's deadline. (Logins and refreshes
