@@ -784,6 +784,9 @@ class Session:
         if "extra_headers" in opts:
             send_headers.update(opts["extra_headers"])
         _set_request_id(send_headers, opts.get("request_id"), self._shared.next_request_id)
+        # The first attempt's header is the same for every call of a policy: set once here;
+        # a retry replaces it (see _attempt_headers).
+        send_headers[ATTEMPT_HEADER] = _first_attempt(policy.max_attempts)
         return _Call(
             method=method,
             url=url,
@@ -1028,16 +1031,16 @@ class Session:
         retries together and tests can check the waits), plus the credentials, read only now
         that a slot is held: a call that waited in the queue must not carry a token that
         expired while it waited."""
-        if run.retries == 0 and run.backoff is None:
-            attempt = _first_attempt(call.policy.max_attempts)
-        else:
+        headers = call.headers  # the first attempt's header included (see _prepare)
+        if run.retries or run.backoff is not None:
             attempt = f"attempt={run.retries + 1}; max={call.policy.max_attempts}" + (
                 f"; backoff={run.backoff:.4f}" if run.backoff is not None else ""
             )
+            headers = {**headers, ATTEMPT_HEADER: attempt}
         if call.credentials:
             auth_headers, run.identity = self._shared.auth.headers()
-            return {**call.headers, ATTEMPT_HEADER: attempt, **auth_headers}
-        return {**call.headers, ATTEMPT_HEADER: attempt}
+            return {**headers, **auth_headers}
+        return headers  # aiohttp copies it; it is not changed
 
     async def _read(
         self, raw: aiohttp.ClientResponse, call: _Call, limit: int, *, truncate: bool
