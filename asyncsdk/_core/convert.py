@@ -30,6 +30,7 @@ from typing import Any, TypeVar, cast, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_structure_fn, override
 
 try:  # the optional fast decoder: asyncsdk[speedups]
     import orjson
@@ -39,7 +40,15 @@ except ImportError:  # pragma: no cover - depends on the environment
 from .enums import OpenIntEnum, OpenStrEnum
 from .errors import DecodeError
 
-__all__ = ["JSON_BACKEND", "converter", "dumps", "loads", "parse_timestamp", "structure"]
+__all__ = [
+    "JSON_BACKEND",
+    "converter",
+    "dumps",
+    "loads",
+    "parse_timestamp",
+    "structure",
+    "structure_fn",
+]
 
 T = TypeVar("T")
 
@@ -277,20 +286,76 @@ class _Converter(cattrs.Converter):
         return hook if hook is not None else super().gen_structure_attrs_fromdict(cl)
 
 
+def structure_fn(cl: type[T], **hooks: Callable[[Any, Any], Any]) -> Callable[[Any, Any], T]:
+    """The structuring function of attrs class ``cl`` with the named fields' hooks replaced,
+    for a model that reads a field in more forms than its type does (a status sent as a name
+    as well as a number, say). Register the result, or call it from the class's own hook.
+
+    A replaced hook is only asked about values that do not already have the field's type
+    (a known member for an enum, an epoch second for a timestamp, ``None`` for some optional
+    fields): for those it must give what the converter's own hook gives, which it does when
+    it rewrites only the odd forms and hands everything to that hook. Classes the generated
+    functions do not cover get cattrs' function with the same hooks.
+    """
+    hook = _attrs_hook(converter, cl, hooks)
+    if hook is not None:
+        return hook
+    by_field = {name: override(struct_hook=fn) for name, fn in hooks.items()}
+    return make_dict_structure_fn(cl, converter, **by_field)  # type: ignore[arg-type]
+
+
 _MISSING = object()
 
 
-def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | None:
+def _builder(cl: type) -> type | None:
+    """A subclass of frozen class ``cl`` whose instances take plain attribute stores, or None.
+
+    A frozen class refuses ``setattr``, so storing a field without ``__init__`` costs a call of
+    its slot's descriptor (an argument tuple and a wrapper each time). A subclass that adds no
+    slots and restores ``object``'s ``__setattr__`` lets the interpreter store each field
+    straight into its slot; the filled instance then takes ``cl`` as its class, which the
+    interpreter allows because the two layouts are the same (tried once here). None where
+    making a subclass or an instance could run code (a metaclass, ``__init_subclass__``,
+    ``__new__``).
+    """
+    own = ("__init_subclass__", "__new__")
+    if type(cl) is not type or any(name in vars(k) for k in cl.__mro__[:-1] for name in own):
+        return None
+    builder = type(
+        cl.__name__,
+        (cl,),
+        {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__init__": object.__init__,  # creating one is a plain call, with no fields yet
+            "__module__": cl.__module__,
+            "__qualname__": f"{cl.__qualname__}.<asyncsdk builder>",
+        },
+    )
+    probe: Any = object.__new__(builder)
+    try:
+        probe.__class__ = cl
+    except TypeError:
+        return None
+    return builder
+
+
+def _attrs_hook(
+    conv: cattrs.Converter, cl: Any, hooks: Mapping[str, Callable[[Any, Any], Any]] | None = None
+) -> Callable[[Any, Any], Any] | None:
     """Generate the structuring function of attrs class ``cl``, or None to leave ``cl`` to
     cattrs' own (generic classes, validators, converters, init hooks, fields outside
-    ``__init__``: whatever this shortcut would get wrong).
+    ``__init__``: whatever this shortcut would get wrong). ``hooks`` replace some fields'
+    hooks (see :func:`structure_fn`).
 
     The function reads each field from the dict, calls the field's hook only when the value
     does not already have the field's type (a string for a ``str``, a known value for an enum,
-    an epoch second for a timestamp), and stores it through the slot's descriptor, skipping
-    the frozen class's ``__init__`` and its ``object.__setattr__`` per field. It applies the
-    same hooks and defaults as cattrs' function, so the values are the same.
+    an epoch second for a timestamp), and stores it into the instance's slot without the
+    frozen class's ``__init__`` and its ``object.__setattr__`` per field (see :func:`_builder`).
+    It applies the same hooks and defaults as cattrs' function, so the values are the same.
     """
+    hooks = hooks or {}
     if get_origin(cl) is not None or getattr(cl, "__parameters__", None) or not attrs.has(cl):
         return None
     if conv.forbid_extra_keys or conv.type_overrides or "__slots__" not in cl.__dict__:
@@ -299,16 +364,20 @@ def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | 
         return None
     attrs.resolve_types(cl)
     fields = attrs.fields(cl)
+    if not set(hooks) <= {f.name for f in fields}:
+        raise TypeError(f"{cl.__name__} has no field {sorted(set(hooks))!r}")
     slots = {name for klass in cl.__mro__ for name in getattr(klass, "__slots__", ())}
     if not slots <= {f.name for f in fields} | {"__weakref__"}:
         return None  # a hidden slot (a cached hash) that __init__ would fill
+    builder = _builder(cl)
     names: dict[str, Any] = {"__cl": cl, "__new": object.__new__, "__MISSING": _MISSING}
     names.update(__Mapping=Mapping, __fromts=datetime.fromtimestamp, __UTC=UTC)
+    names["__builder"] = builder
     lines = [
         "def structure(o, _=None):",
         "    if o.__class__ is not dict and not isinstance(o, __Mapping):",
         f"        raise TypeError('expected an object for {cl.__name__}, got ' + type(o).__name__)",
-        "    self = __new(__cl)",
+        "    self = __builder()" if builder is not None else "    self = __new(__cl)",
     ]
     for i, field in enumerate(fields):
         descriptor = getattr(cl, field.name, None)
@@ -317,10 +386,18 @@ def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | 
         if not isinstance(descriptor, types.MemberDescriptorType) or isinstance(field.type, str):
             return None
         names[f"__set{i}"] = descriptor.__set__
+        store = f"    self.{field.name} = v" if builder is not None else f"    __set{i}(self, v)"
         default = field.default
+        body, raw_for = _field_code(conv, field.type, i, names, hooks.get(field.name))
+        raw = _MISSING if isinstance(default, attrs.Factory) else raw_for(default)  # type: ignore[arg-type]
         if default is attrs.NOTHING:
             lines.append(f"    v = o[{field.name!r}]")
-            lines.extend(_field_code(conv, field.type, i, names, "    "))
+            lines.extend(f"    {line}" for line in body)
+        elif raw is not _MISSING:
+            # A missing key reads as a raw value the code turns into the default itself.
+            names[f"__raw{i}"] = raw
+            lines.append(f"    v = o.get({field.name!r}, __raw{i})")
+            lines.extend(f"    {line}" for line in body)
         else:
             if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
                 if default.takes_self:
@@ -333,9 +410,12 @@ def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | 
             lines.append(f"    v = o.get({field.name!r}, __MISSING)")
             lines.append("    if v is __MISSING:")
             lines.append(f"        v = {fill}")
-            lines.append("    else:")
-            lines.extend(_field_code(conv, field.type, i, names, "        "))
-        lines.append(f"    __set{i}(self, v)")
+            if body:
+                lines.append("    else:")
+                lines.extend(f"        {line}" for line in body)
+        lines.append(store)
+    if builder is not None:
+        lines.append("    self.__class__ = __cl")
     lines.append("    return self")
     code = compile("\n".join(lines), f"<asyncsdk structure {cl.__qualname__}>", "exec")
     exec(code, names)
@@ -345,9 +425,15 @@ def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | 
 
 
 def _field_code(
-    conv: cattrs.Converter, cls: Any, i: int, names: dict[str, Any], indent: str
-) -> list[str]:
-    """Lines that turn ``v`` (the raw value) into field ``i``'s value of type ``cls``."""
+    conv: cattrs.Converter,
+    cls: Any,
+    i: int,
+    names: dict[str, Any],
+    replaced: Callable[[Any, Any], Any] | None = None,
+) -> tuple[list[str], Callable[[Any], Any]]:
+    """Lines that turn ``v`` (the raw value) into field ``i``'s value of type ``cls``, and
+    :func:`_value_code`'s ``raw_for``. The shortcuts are those of the converter's hook for
+    ``cls``; the call is to ``replaced`` when given."""
     hook = conv.get_structure_hook(cls)
     names[f"__hook{i}"], names[f"__type{i}"] = hook, cls
     call = f"v = __hook{i}(v, __type{i})"
@@ -363,55 +449,80 @@ def _field_code(
             names[f"__hook{i}"], names[f"__type{i}"] = hook, inner
         elif hook is _structure_optional_str or hook is _structure_optional_int:
             optional, hook = True, _IDENTITY_HOOKS[inner][0]
-    body = _value_code(inner, hook, i, names, call)
+    if replaced is not None:
+        names[f"__hook{i}"], names[f"__type{i}"] = replaced, cls
+    body, raw_for = _value_code(inner, hook, i, names, call)
     if body is None:
         body = [call]
-        if hook is _structure_any:
-            return []
+        if hook is _structure_any and replaced is None:
+            return [], _itself
     if optional:
-        return [f"{indent}if v is not None:", *(f"{indent}    {line}" for line in body)]
-    return [f"{indent}{line}" for line in body]
+        return ["if v is not None:", *(f"    {line}" for line in body)], (
+            lambda value: None if value is None else raw_for(value)
+        )
+    return body, raw_for
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _none(_value: Any) -> Any:
+    return _MISSING
 
 
 def _value_code(
     cls: Any, hook: Callable[[Any, Any], Any], i: int, names: dict[str, Any], call: str
-) -> list[str] | None:
-    """Shortcut lines for a value of type ``cls`` handled by ``hook``, or None for the plain
-    hook call."""
+) -> tuple[list[str] | None, Callable[[Any], Any]]:
+    """Shortcut lines for a value of type ``cls`` handled by ``hook`` (None for the plain
+    hook call), and ``raw_for``: given a field's default, a raw value that the lines turn
+    into that very default without a call, or ``_MISSING``. A missing key can then read as
+    that raw value instead of taking a branch of its own."""
     exact = _exact_class(cls, hook)
     if exact is not None:
         names[f"__exact{i}"] = exact
-        return [f"if v.__class__ is not __exact{i}:", f"    {call}"]
+        return [f"if v.__class__ is not __exact{i}:", f"    {call}"], (
+            lambda value: value if value.__class__ is exact else _MISSING
+        )
     if hook is _structure_dict:
-        return ["if v.__class__ is not dict:", f"    {call}"]
+        return ["if v.__class__ is not dict:", f"    {call}"], _none
     if hook is _structure_enum and isinstance(cls, type) and issubclass(cls, (int, str)):
         # A known value is one lookup in the enum's own table; its class check keeps
         # True (== 1) from passing as a member, as the hook does.
-        names[f"__exact{i}"] = int if issubclass(cls, int) else str
-        names[f"__members{i}"] = cast("type[Enum]", cls)._value2member_map_
+        value_class = int if issubclass(cls, int) else str
+        members = cast("type[Enum]", cls)._value2member_map_
+        names[f"__exact{i}"], names[f"__members{i}"] = value_class, members
+
+        def raw_member(member: Any) -> Any:
+            raw = getattr(member, "_value_", None)
+            ok = raw.__class__ is value_class and members.get(raw) is member
+            return raw if ok else _MISSING
+
         return [
             f"m = __members{i}.get(v) if v.__class__ is __exact{i} else None",
             "if m is None:",
             f"    {call}",
             "else:",
             "    v = m",
-        ]
-    limit = repr(_MILLISECONDS_THRESHOLD)
+        ], raw_member
+    # An int literal: comparing an int with the float 1e11 costs more.
+    limit = str(int(_MILLISECONDS_THRESHOLD))
     if hook is _structure_datetime:
         return [
             f"if v.__class__ is int and v < {limit}:",
             "    v = __fromts(v, __UTC)",
             "else:",
             f"    {call}",
-        ]
+        ], _none
     if hook is _structure_optional_datetime:
+        # None stays None without a call (the hook, or one replacing it, returns it).
         return [
             f"if v.__class__ is int and 0 < v < {limit}:",
             "    v = __fromts(v, __UTC)",
-            "else:",
+            "elif v is not None:",
             f"    {call}",
-        ]
-    return None
+        ], (lambda value: None if value is None else _MISSING)
+    return None, _none
 
 
 def _make_converter() -> cattrs.Converter:
