@@ -636,8 +636,10 @@ def _none(_value: Any) -> Any:
     return _MISSING
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = _Converter(detailed_validation=False)
+def _make_converter(kind: type[cattrs.Converter] | None = None) -> cattrs.Converter:
+    # ``kind`` is for tests: cattrs' own converter class with the same hooks, whose
+    # functions the generated ones must agree with.
+    conv = (kind or _Converter)(detailed_validation=False)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
