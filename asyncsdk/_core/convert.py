@@ -13,9 +13,10 @@ Rules (docs/architecture.md#models):
 
 Speed matters here: a listing decodes every item it yields. Models are structured by functions
 generated per class (:func:`_attrs_hook`) that skip a field's hook when the value already has
-the field's type and fill frozen slots directly; JSON goes through orjson when it is installed
-(``pip install "asyncsdk[speedups]"``), with the standard library deciding every body orjson
-cannot read exactly.
+the field's type, fill frozen slots directly and build nested models in the same function;
+:func:`structure_fn` gives a model's odd field forms their own hooks off that fast path. JSON
+goes through orjson when it is installed (``pip install "asyncsdk[speedups]"``), with the
+standard library deciding every body orjson cannot read exactly.
 """
 
 from __future__ import annotations
@@ -360,10 +361,12 @@ def _attrs_hook(
     same function when their value is a plain dict or list (no call per nested object).
     It applies the same hooks and defaults as cattrs' function, so the values are the same.
     """
-    if not set(hooks or {}) <= {f.name for f in attrs.fields(cl)} if attrs.has(cl) else False:
-        raise TypeError(f"{cl.__name__} has no field {sorted(set(hooks or {}))!r}")
+    hooks = hooks or {}
+    unknown = set(hooks) - {f.name for f in attrs.fields(cl)} if attrs.has(cl) else set()
+    if unknown:
+        raise TypeError(f"{cl.__name__} has no field {sorted(unknown)!r}")
     gen = _Generator(conv)
-    body = gen.object_code(cl, hooks or {}, 0)
+    body = gen.object_code(cl, hooks, 0)
     if body is None:
         return None
     lines = [
@@ -379,7 +382,7 @@ def _attrs_hook(
     function: Callable[[Any, Any], Any] = gen.names["structure"]
     function.__name__ = f"structure_{cl.__name__}"
     # What to generate to build this class inside another class's function.
-    function._asyncsdk_spec = (cl, dict(hooks or {}))  # type: ignore[attr-defined]
+    function._asyncsdk_spec = (cl, dict(hooks))  # type: ignore[attr-defined]
     return function
 
 
