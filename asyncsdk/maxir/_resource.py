@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define
 
-from .._core.convert import structure
 from .._core.errors import DecodeError, InvalidInputError
 from .._core.options import page_options
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Placement, Resource
+from .._core.resource import PageReader, Placement, Resource
 from .._core.session import Session
 from .paths import MaxirPaths
 
@@ -157,8 +156,8 @@ class MaxirResource(Resource[MaxirPaths]):
         )
 
 
-def _page_parser(item_type: type[T], page_size: int) -> Callable[[Any], PageResult[T]]:
-    def parse(data: Any) -> PageResult[T]:
+def _page_parser(item_type: type[T], page_size: int) -> PageReader[T]:
+    def locate(data: Any) -> PageResult[Any]:
         if not isinstance(data, dict):
             raise DecodeError("listing answer is not an object")
         echoed = data.get("page_size")
@@ -172,8 +171,8 @@ def _page_parser(item_type: type[T], page_size: int) -> Callable[[Any], PageResu
         records = data.get("records")
         total = data.get("total_items")
         return PageResult(
-            structure(records or [], list[item_type]),  # type: ignore[valid-type]
+            records or [],
             total=total if isinstance(total, int) and not isinstance(total, bool) else None,
         )
 
-    return parse
+    return PageReader(item_type, locate)
