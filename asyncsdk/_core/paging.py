@@ -724,17 +724,14 @@ class AsyncPaginator(Generic[T]):
         finally:
             await _close(pages)
 
-    async def _fetch_one(
-        self, state: _Iteration, ref: str | int, limit: asyncio.Semaphore | None = None
-    ) -> _Fetched[T]:
+    async def _fetch_one(self, state: _Iteration, ref: str | int) -> _Fetched[T]:
         """Fetch one page and check its paging metadata (read with ``peek`` when given, so
         the items are not built here)."""
         if isinstance(ref, str):
             request = PageRequest(self._page_size, cursor=ref)
         else:
             request = PageRequest(self._page_size, page=ref, offset=(ref - 1) * state.served)
-        async with limit if limit is not None else contextlib.nullcontext():
-            raw = await self._fetch(request)
+        raw = await self._fetch(request)
         if self._peek is not None:
             meta = _check_result(self._peek(raw), ref)
             return _Fetched(ref, raw, None, len(meta.items), meta)
@@ -785,7 +782,6 @@ class AsyncPaginator(Generic[T]):
         neighbouring pages), finds the newest of them still listed, and goes on right after it,
         dropping the pages in flight. A pass resumed from a token with anchors starts that way.
         """
-        limit = asyncio.Semaphore(concurrency)
         previous: Sequence[Any] = ()
         total: int | None = None
         # Items this loop has given out to hand out (skipped ones not counted).
@@ -980,7 +976,7 @@ class AsyncPaginator(Generic[T]):
         async def fetch(ref: int) -> _Fetched[T]:
             nonlocal in_flight
             try:
-                fetched = await self._fetch_one(state, ref, limit)
+                fetched = await self._fetch_one(state, ref)
             finally:
                 in_flight -= 1
             fetched.seen = sent
