@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from ._serve import serving
 from .wire import jwt
 
 __all__ = ["ThreadedMOI"]
@@ -24,6 +26,7 @@ class ThreadedMOI:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._stack = AsyncExitStack()
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
         """Every request but login and refresh (its body already read)."""
@@ -43,19 +46,13 @@ class ThreadedMOI:
                 headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)},
             )
 
-        async def other(request: web.Request) -> web.StreamResponse:
+        async def route(request: web.Request) -> web.StreamResponse:
             await request.read()
+            if request.method == "POST" and request.path in ("/auth/login", "/auth/refresh"):
+                return await auth(request)
             return await self.answer(request)
 
-        app = web.Application()
-        app.router.add_post("/auth/login", auth)
-        app.router.add_post("/auth/refresh", auth)
-        app.router.add_route("*", "/{tail:.*}", other)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.url = await self._stack.enter_async_context(serving(route))
 
     def __enter__(self) -> ThreadedMOI:
         self._thread.start()
@@ -64,7 +61,7 @@ class ThreadedMOI:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._stack.aclose(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
