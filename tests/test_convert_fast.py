@@ -568,3 +568,22 @@ def test_a_page_decodes_alike_with_either_json_backend(
     for doc, decoded in zip(json.loads(body)["data"]["tasks"], data["tasks"], strict=True):
         fast = _strict_outcome(structure, decoded, Task)
         assert fast == _strict_outcome(reference.structure, doc, Task), doc
+
+
+def test_epoch_seconds_read_from_their_hour_are_what_fromtimestamp_gives() -> None:
+    import random
+
+    convert._HOURS.clear()  # the generated functions share this dict; start with none known
+    rng = random.Random(1970)
+    values = [1, 3599, 3600, 3601, 86399, 86400, 1739261057, 99_999_999_999]
+    values += [rng.randrange(1, 100_000_000_000) for _ in range(3000)]
+    values += [rng.randrange(1739260000, 1739270000) for _ in range(3000)]  # shared hours
+    for value in values * 2:  # the second pass reads from remembered hours
+        expected = datetime.fromtimestamp(value, UTC)
+        task = structure({"id": "1", "start_at": 7, "updated_at": value}, Task)
+        assert repr(task.updated_at) == repr(expected), value
+        assert task.updated_at == expected and task.updated_at.tzinfo is UTC
+    assert 0 < len(convert._HOURS) <= convert._HOURS_KEPT
+    for value in (0, -1, -3600, -3601, -62_135_596_800):
+        assert repr(convert._epoch_second(value)) == repr(datetime.fromtimestamp(value, UTC))
+        assert value // 3600 not in convert._HOURS or value == 0

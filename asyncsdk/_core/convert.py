@@ -401,6 +401,32 @@ def _key_object(name: str) -> str:
     return key
 
 
+#: The start of recently seen hours (epoch hour -> aware datetime), for the generated
+#: functions: a listing's timestamps fall into few hours, and adding a second to its hour's
+#: start costs half of ``datetime.fromtimestamp``. Bounded; emptied when full.
+_HOURS: dict[int, datetime] = {}
+_HOURS_KEPT = 2048
+#: ``timedelta(seconds=s)`` for every second of an hour, filled at the first epoch second.
+_SECONDS: list[timedelta] = []
+
+
+def _epoch_second(value: int) -> datetime:
+    """``datetime.fromtimestamp(value, UTC)`` for an int, remembering the start of its hour
+    for the generated functions (unless before 1970).
+
+    Their start of the hour plus the seconds into it is the same datetime: POSIX time has no
+    leap seconds, and datetime arithmetic is exact.
+    """
+    stamp = datetime.fromtimestamp(value, UTC)
+    if value >= 0:
+        if not _SECONDS:
+            _SECONDS.extend(timedelta(seconds=second) for second in range(3600))
+        if len(_HOURS) >= _HOURS_KEPT:
+            _HOURS.clear()
+        _HOURS[value // 3600] = stamp - _SECONDS[value % 3600]
+    return stamp
+
+
 #: How deep a nested model is built inside its parent's function; deeper ones are called.
 _INLINE_DEPTH = 3
 
@@ -417,8 +443,9 @@ class _Generator:
         self.names: dict[str, Any] = {
             "__MISSING": _MISSING,
             "__Mapping": Mapping,
-            "__fromts": datetime.fromtimestamp,
-            "__UTC": UTC,
+            "__hours": _HOURS,
+            "__seconds": _SECONDS,
+            "__epoch": _epoch_second,
             "__new": object.__new__,
             "__tuple": tuple,
         }
@@ -614,21 +641,26 @@ class _Generator:
         ], raw_member
 
     def _stamp_code(self, test: str, call: str, otherwise: str) -> list[str]:
-        """An epoch second becomes a datetime without the hook's call. An object's later
-        timestamps are compared with its first one and share its datetime when equal (a
-        record just created carries the same second as created, started and updated)."""
+        """An epoch second becomes a datetime without the hook's call: its hour's start (see
+        :func:`_epoch_second`) plus its second in the hour. An object's later timestamps are
+        compared with its first one and share its datetime when equal (a record just created
+        carries the same second as created, started and updated)."""
         depth = len(self._stamps) - 1
         self._stamps[depth] += 1
+        convert = [
+            "m = __hours.get(v // 3600)",
+            "v = __epoch(v) if m is None else m + __seconds[v % 3600]",
+        ]
         if self._stamps[depth] == 1:
-            convert = [f"    t{depth} = v", "    v = __fromts(v, __UTC)", f"    d{depth} = v"]
+            lines = [f"    t{depth} = v", *(f"    {line}" for line in convert), f"    d{depth} = v"]
         else:
-            convert = [
+            lines = [
                 f"    if v == t{depth}:",
                 f"        v = d{depth}",
                 "    else:",
-                "        v = __fromts(v, __UTC)",
+                *(f"        {line}" for line in convert),
             ]
-        return [f"if {test}:", *convert, otherwise, f"    {call}"]
+        return [f"if {test}:", *lines, otherwise, f"    {call}"]
 
 
 def _itself(value: Any) -> Any:
