@@ -484,6 +484,7 @@ def test_equal_timestamps_share_the_first_ones_datetime_and_others_do_not() -> N
         {"id": "1", "start_at": 1739261057, "created_at": 1739261057, "updated_at": 1739261058},
         Task,
     )
+    assert task.start_at is not None
     assert task.created_at is task.start_at  # the shortcut: one datetime for one second
     assert task.updated_at == task.start_at + timedelta(seconds=1)
 
