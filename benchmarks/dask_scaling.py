@@ -29,7 +29,7 @@ from asyncsdk._migrate import MigrateOptions, maxir_takes, name_of, run_migratio
 from asyncsdk.dask import WorkerClients
 from asyncsdk.emulator import MaxirCredentials, MOICredentials
 
-from ._harness import CREDENTIALS, emulator_process, measure, print_table
+from ._harness import CREDENTIALS, emulator_process, measure, print_table, ratio, show
 
 FILES = 6_000  # the emulator's png and parquet files (1 in 6) are not migrated
 MIGRATED = 5_000
@@ -171,18 +171,33 @@ async def run(rounds: int = 3) -> dict[str, Any]:
             },
         }
         results = await measure(variants, rounds=rounds, warmup=False)
-    base = results[f"one process, fan_out {PER_SHARD} at once"]["median_s"]
-    one_worker = results[f"dask, 1 worker x {PER_SHARD} at once"]["median_s"]
-    for row in results.values():
-        row["vs_fan_out_16"] = base / row["median_s"]
-        row["vs_dask_1_worker"] = one_worker / row["median_s"]
+    # Speedups are medians of per-round ratios (seconds of the reference / seconds of the
+    # variant, the same round), as in every other scenario.
+    in_one = f"one process, fan_out {PER_SHARD} at once"
+    one_worker = f"dask, 1 worker x {PER_SHARD} at once"
+    ratios = {
+        name: {
+            "vs_fan_out_16": ratio(results, in_one, name),
+            "vs_dask_1_worker": ratio(results, one_worker, name),
+        }
+        for name in results
+    }
+    for name, row in results.items():
+        row["vs_fan_out_16"] = ratios[name]["vs_fan_out_16"]["median"]
+        row["vs_dask_1_worker"] = ratios[name]["vs_dask_1_worker"]["median"]
     print_table(
         f"dask scaling: {MIGRATED} files migrated, {LATENCY_MS} ms service latency",
         results,
         ["median_s", "files_per_s", "vs_fan_out_16", "vs_dask_1_worker"],
     )
+    for name, figures in ratios.items():
+        print(
+            f"  {name}: {show(figures['vs_dask_1_worker'])} the speed of 1 worker, "
+            f"{show(figures['vs_fan_out_16'])} one process at {PER_SHARD}"
+        )
     return {
         "results": results,
+        "ratios": ratios,
         "setup": {
             "files": MIGRATED,
             "latency_ms": LATENCY_MS,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiohttp import web
 from attrs import define, field
 
+from ._serve import serving
 from .wire import unsigned_jwt
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
@@ -52,7 +54,7 @@ class ScriptedMOI:
     call: Handler = field(default=lambda request: EMPTY_LIST)
     seen: list[Seen] = field(factory=list)
     url: str = ""
-    _runner: web.AppRunner | None = None
+    _stack: AsyncExitStack = field(factory=AsyncExitStack)
 
     def count(self, path: str) -> int:
         return sum(1 for s in self.seen if s.path == path)
@@ -75,16 +77,8 @@ class ScriptedMOI:
         )
 
     async def __aenter__(self) -> ScriptedMOI:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._stack.enter_async_context(serving(self._handle))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._stack.aclose()

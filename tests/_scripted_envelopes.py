@@ -11,11 +11,13 @@ MOI clients log in first: :func:`moi_login` is the login answer (a JWT-shaped to
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiohttp import web
 from attrs import define, field
 
+from ._serve import serving
 from .wire import unsigned_jwt
 
 
@@ -50,7 +52,7 @@ class Scripted:
         self.answers = dict(answers)
         self.requests: list[tuple[str, str]] = []
         self.url = ""
-        self._runner: web.AppRunner | None = None
+        self._stack = AsyncExitStack()
 
     async def _handle(self, request: web.Request) -> web.Response:
         await request.read()
@@ -59,15 +61,8 @@ class Scripted:
         return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
 
     async def __aenter__(self) -> Scripted:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.url = await self._stack.enter_async_context(serving(self._handle))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._stack.aclose()

@@ -1,8 +1,8 @@
 """A scripted MOI server for paging tests: every listing answer is stated by the test.
 
-The server runs on its own thread and event loop, so both async tests and synchronous
-hypothesis tests talk to it over real sockets. Login and refresh answer valid tokens; every
-other route answers from the script::
+The server runs on its own thread and event loop (:class:`ThreadedMOI`), so both async tests
+and synchronous hypothesis tests talk to it over real sockets. Login and refresh answer valid
+tokens; every other route answers from the script::
 
     with ScriptedMOI() as server:
         server.script(
@@ -20,16 +20,14 @@ forever fails fast instead.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 from attrs import define
 
-from .wire import jwt
+from ._threaded_moi import ThreadedMOI
 
 __all__ = ["Reply", "ScriptedMOI", "by_param", "in_order"]
 
@@ -66,17 +64,14 @@ def by_param(name: str, answers: Mapping[str, Any], default: Any = _MISSING) -> 
     return answer
 
 
-class ScriptedMOI:
+class ScriptedMOI(ThreadedMOI):
     """A MOI server whose listings answer exactly what each test scripts."""
 
     def __init__(self, limit: int = 50) -> None:
-        self.url = ""
+        super().__init__()
         self.limit = limit
         self._scripts: dict[str, Script] = {}
         self._requests: list[tuple[str, dict[str, str]]] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def script(self, path: str, answer: Script) -> None:
         self._scripts[path] = answer
@@ -92,55 +87,20 @@ class ScriptedMOI:
     def request_count(self) -> int:
         return len(self._requests)
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._start())
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _start(self) -> None:
-        async def auth(request: web.Request) -> web.Response:
-            await request.read()
-            return web.json_response(
-                {"code": "OK", "msg": "OK", "data": {"uid": "uid-1"}},
-                headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)},
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        query = dict(request.query)
+        self._requests.append((request.path, query))
+        script = self._scripts.get(request.path)
+        if script is None or len(self._requests) > self.limit:
+            answer: Any = _MISSING
+        else:
+            answer = script(query)
+        if isinstance(answer, Reply):
+            return web.Response(
+                text=json.dumps(answer.body), status=answer.status, content_type="application/json"
             )
-
-        async def scripted(request: web.Request) -> web.Response:
-            await request.read()
-            query = dict(request.query)
-            self._requests.append((request.path, query))
-            script = self._scripts.get(request.path)
-            if script is None or len(self._requests) > self.limit:
-                answer: Any = _MISSING
-            else:
-                answer = script(query)
-            if isinstance(answer, Reply):
-                return web.Response(
-                    text=json.dumps(answer.body),
-                    status=answer.status,
-                    content_type="application/json",
-                )
-            return web.json_response({"code": "OK", "msg": "OK", "data": answer})
-
-        app = web.Application()
-        app.router.add_post("/auth/login", auth)
-        app.router.add_post("/auth/refresh", auth)
-        app.router.add_route("*", "/{tail:.*}", scripted)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return web.json_response({"code": "OK", "msg": "OK", "data": answer})
 
     def __enter__(self) -> ScriptedMOI:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the scripted server did not start")
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()

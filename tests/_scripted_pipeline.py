@@ -20,6 +20,8 @@ from asyncsdk._core.errors import error_class_for_status
 from asyncsdk._core.retry import RetryPolicy
 from asyncsdk._core.session import Response, Session, api_error
 
+from ._serve import serving
+
 
 class Seen:
     """One request as the server received it."""
@@ -58,17 +60,11 @@ async def scripted(handler: Handler) -> AsyncIterator[Server]:
         server.arrived.set()
         return await handler(request, server)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", serve)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield server
-    finally:
-        server._stop.set()
-        await runner.cleanup()
+    async with serving(serve, shutdown_timeout=1) as server.url:
+        try:
+            yield server
+        finally:
+            server._stop.set()
 
 
 def ok(data: Any = None, **headers: str) -> web.Response:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from attrs import define, field
 
+from ._serve import serving
 from .wire import jwt
 
 
@@ -80,15 +81,5 @@ async def scripted(service: str) -> AsyncIterator[Script]:
             answer = answer(script.seen[-1])
         return web.json_response(answer, status=status)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    script.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(handle) as script.url:
         yield script
-    finally:
-        await runner.cleanup()

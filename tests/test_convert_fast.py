@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 import attrs
 import cattrs
 import pytest
+from cattrs.gen import make_dict_structure_fn, override
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from asyncsdk import DecodeError, ServerError
@@ -27,7 +28,16 @@ from asyncsdk._core.session import Response
 from asyncsdk.maxir._envelope import MaxirEnvelope
 from asyncsdk.maxir.models import DataSource
 from asyncsdk.moi._envelope import MOIEnvelope
-from asyncsdk.moi.models import Connector, ConnectorFile, Job, Task, TaskFile
+from asyncsdk.moi.models import (
+    CommonFileTaskConfig,
+    Connector,
+    ConnectorFile,
+    Job,
+    LoadModeConfig,
+    Task,
+    TaskFile,
+    TaskSourceConfig,
+)
 
 try:
     import orjson
@@ -276,3 +286,305 @@ def test_fromisoformat_reads_exactly_what_the_regular_expression_reads(
         if got[0] == "ok":
             assert got[1].utcoffset() == expected[1].utcoffset(), text
     assert ("error", None) in fast and fast.count(("error", None)) >= 9
+
+
+# -- generated functions against cattrs' own, whole documents ------------------------------
+#
+# A reference converter is cattrs' own class with the same scalar hooks: every attrs class,
+# nested ones included, gets cattrs' function there, so the comparison covers what the
+# generated functions build inside themselves (nested models, string tuples, timestamps that
+# repeat an object's first one, defaults read as raw values, the slot-filling subclass).
+
+TIME_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    1,
+    1739261057,
+    1739261117,
+    99_999_999_999,
+    100_000_000_000,
+    100_000_000_001,
+    -100_000_000_001,
+    -62_135_596_800,  # 0001-01-01
+    -62_135_596_801,  # before year 1
+    1739331516123,
+    10**20,
+    1739261057.5,
+    True,
+    "0",
+    "",
+    "1739261057",
+    "2025-02-12T17:20:15Z",
+    "2025-02-12T17:20:15.000000+0000",
+    [],
+    {},
+]
+
+
+def _old_task_hook(plain: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Task's hook as it was before its renames moved into the generated function."""
+    from asyncsdk.moi.models import SourceType, TaskStatus, _by_name
+
+    def structure_task(value: Any, cls: type) -> Any:
+        if type(value) is dict:
+            if "id" not in value and type(value.get("task")) is dict:
+                value = value["task"]
+            status, kind = value.get("status"), value.get("source_connector_type")
+            if (
+                type(status) is str
+                or type(kind) is str
+                or value.get("start_at") == "0"
+                or value.get("end_at") == "0"
+            ):
+                value = dict(value)
+                if type(status) is str:
+                    value["status"] = _by_name(status, TaskStatus)
+                if type(kind) is str:
+                    value["source_connector_type"] = _by_name(kind, SourceType)
+                for key in ("start_at", "end_at"):
+                    if value.get(key) == "0":
+                        value[key] = None
+        return plain(value, cls)
+
+    return structure_task
+
+
+@pytest.fixture(scope="module")
+def reference() -> cattrs.Converter:
+    conv = convert._make_converter(cattrs.Converter)
+    conv.register_structure_hook(
+        Task, _old_task_hook(cattrs.Converter.gen_structure_attrs_fromdict(conv, Task))
+    )
+    return conv
+
+
+def _strict_outcome(structure_fn: Callable[[Any, Any], Any], doc: Any, cls: type) -> Any:
+    """The outcome, with the exact class and the repr (time zones, enum members) of a value."""
+    try:
+        value = structure_fn(doc, cls)
+    except Exception:
+        return ("error", None)
+    return ("ok", type(value), repr(value), value)
+
+
+TASK_BASE: dict[str, Any] = {
+    "id": "1888896244014280705",
+    "name": "load",
+    "status": 2,
+    "source_connector_type": 5,
+    "source_config": {
+        "common_file_task_config": {
+            "load_mode_config": {"load_interval_type": 1, "interval": 60},
+            "uris": ["data/a/", "data/b/"],
+        }
+    },
+}
+
+#: Not objects where a nested model belongs: cattrs' function reads a list or a string as an
+#: object with no keys, the generated functions refuse them (wrong types are errors).
+NOT_OBJECTS: list[Any] = [
+    [],
+    "x",
+    {"common_file_task_config": []},
+    {"common_file_task_config": "x"},
+]
+
+NESTED_VALUES: list[Any] = [
+    None,
+    {},
+    {"common_file_task_config": None},
+    {"common_file_task_config": {"uris": None}},
+    {"common_file_task_config": {"uris": ["a", 1]}},
+    {"common_file_task_config": {"uris": ("a", "b")}},
+    {"common_file_task_config": {"uris": "ab"}},
+    {"common_file_task_config": {"uris": []}},
+    {"common_file_task_config": {"load_mode_config": None}},
+    {"common_file_task_config": {"load_mode_config": {"load_interval_type": "2"}}},
+    {"common_file_task_config": {"load_mode_config": {"load_interval_type": True}}},
+    {"common_file_task_config": {"load_mode_config": {"load_interval_type": 77}}},
+    {"common_file_task_config": {"load_mode_config": {"interval": "5"}}},
+    {"common_file_task_config": {"file_filter_config": {"suffix": [".pdf"]}}},
+    {"common_file_task_config": {"file_filter_config": []}},
+]
+
+
+def _task_documents() -> list[Any]:
+    import random
+
+    stamps = ("start_at", "end_at", "created_at", "updated_at")
+    docs: list[Any] = []
+    # Every pair of timestamp values in the first field and each later one: the later
+    # field equal to the first, or not, and either of them outside the shortcut.
+    for first in TIME_VALUES:
+        for later in TIME_VALUES:
+            for key in stamps[1:]:
+                docs.append({**TASK_BASE, "start_at": first, key: later})
+    rng = random.Random(15)
+    for _ in range(400):
+        doc = dict(TASK_BASE)
+        for key in stamps:
+            choice = rng.choice([*TIME_VALUES, "absent"])
+            if choice != "absent":
+                doc[key] = choice
+        docs.append(doc)
+    for nested in NESTED_VALUES:
+        docs.append({**TASK_BASE, "source_config": nested})
+    for status in [*ODD_VALUES, "running", "RUNNING", " finished ", "no-such", "7", "-1"]:
+        docs.append({**TASK_BASE, "status": status})
+        docs.append({**TASK_BASE, "source_connector_type": status})
+    absent = {key: value for key, value in TASK_BASE.items() if key not in ("name", "status")}
+    docs.extend([absent, {"id": 5}, {"task": TASK_BASE}, {"task": TASK_BASE, "id": None}])
+    docs.extend([{"task": {"name": "no id"}}, {"task": "x"}, {}, [], None, "id"])
+    docs.append({**TASK_BASE, "volume_path": {"id_list": ["1", 2], "name_list": None}})
+    docs.append({**TASK_BASE, "load_results": [{"lines": 3, "reason": ""}], "volume_path": {}})
+    return docs
+
+
+def test_tasks_decode_as_cattrs_and_the_old_hook_decode_them(reference: cattrs.Converter) -> None:
+    documents = _task_documents()
+    assert len(documents) > 1500
+    kinds = set()
+    for doc in documents:
+        fast = _strict_outcome(structure, doc, Task)
+        slow = _strict_outcome(reference.structure, doc, Task)
+        assert fast == slow, doc
+        kinds.add(fast[0])
+    assert kinds == {"ok", "error"}
+    for nested in NOT_OBJECTS:
+        with pytest.raises(DecodeError, match="expected an object for"):
+            structure({**TASK_BASE, "source_config": nested}, Task)
+
+
+@pytest.mark.parametrize(
+    ("cls", "doc"),
+    [
+        (ConnectorFile, {"uri": "a", "size": 5, "type": 2}),
+        (Job, {"id": "j", "status": 2, "file_types": [2, 4], "source_volume_ids": ["1"]}),
+        (TaskFile, {"id": "f", "status": 1}),
+        (Connector, {"id": "c", "source_type": 1, "config": {"oss": {"bucket": "b"}}}),
+    ],
+)
+def test_other_models_decode_as_cattrs_decodes_them(
+    reference: cattrs.Converter, cls: type, doc: dict[str, Any]
+) -> None:
+    stamps = [f.name for f in attrs.fields(cls) if "datetime" in str(f.type)]
+    assert len(stamps) >= 2
+    for first in TIME_VALUES:
+        for later in TIME_VALUES:
+            for key in stamps[1:]:
+                case = {**doc, stamps[0]: first, key: later}
+                assert _strict_outcome(structure, case, cls) == _strict_outcome(
+                    reference.structure, case, cls
+                ), case
+
+
+def test_equal_timestamps_share_the_first_ones_datetime_and_others_do_not() -> None:
+    task = structure(
+        {"id": "1", "start_at": 1739261057, "created_at": 1739261057, "updated_at": 1739261058},
+        Task,
+    )
+    assert task.start_at is not None
+    assert task.created_at is task.start_at  # the shortcut: one datetime for one second
+    assert task.updated_at == task.start_at + timedelta(seconds=1)
+
+
+def test_models_come_out_of_their_own_class_and_stay_frozen() -> None:
+    task = structure(TASK_BASE, Task)
+    config = task.source_config.common_file_task_config
+    for value, cls in [
+        (task, Task),
+        (task.source_config, TaskSourceConfig),
+        (config, CommonFileTaskConfig),
+        (config.load_mode_config, LoadModeConfig),
+    ]:
+        assert type(value) is cls
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            value.name = "changed"  # type: ignore[attr-defined]
+    assert config.uris == ("data/a/", "data/b/") and type(config.uris) is tuple
+    assert attrs.evolve(task, name="other").name == "other"
+
+
+class _Registry(type):
+    pass
+
+
+@attrs.define(frozen=True)
+class _WithMeta(metaclass=_Registry):
+    name: str = ""
+    size: int = 0
+
+
+@attrs.define(frozen=True)
+class _Counting:
+    made: ClassVar[list[type]] = []
+    name: str = ""
+
+    def __init_subclass__(cls) -> None:
+        _Counting.made.append(cls)
+
+
+def test_classes_a_subclass_would_disturb_are_filled_through_their_slots() -> None:
+    assert structure({"name": "a", "size": "3"}, _WithMeta) == _WithMeta("a", 3)
+    assert structure({"name": "b"}, _Counting) == _Counting("b")
+    assert _Counting.made == []  # no subclass was made behind its back
+
+
+def test_structure_fn_agrees_with_cattrs_overrides(reference: cattrs.Converter) -> None:
+    # Replacing hooks rewrite odd forms only; a value of the field's type is left alone.
+    def joined(value: Any, cls: Any) -> Any:
+        if isinstance(value, list) and all(type(item) is str for item in value):
+            value = "; ".join(value)
+        return converter.get_structure_hook(str)(value, cls)
+
+    def zero_as_none(value: Any, cls: Any) -> Any:
+        hook = converter.get_structure_hook(datetime | None)
+        return None if value == "0" else hook(value, cls)
+
+    fast = convert.structure_fn(TaskFile, reason=joined, end_time=zero_as_none)
+    slow = make_dict_structure_fn(
+        TaskFile,
+        converter,
+        reason=override(struct_hook=joined),
+        end_time=override(struct_hook=zero_as_none),
+    )
+    assert fast.__code__.co_filename.startswith("<asyncsdk structure")
+    for value in [*ODD_VALUES, "0", "why", 5]:
+        for key in ("reason", "end_time", "start_time"):
+            doc = {"id": "1", "start_time": 1739261057, key: value}
+            assert _outcome(fast, doc, TaskFile) == _outcome(slow, doc, TaskFile), (key, value)
+    with pytest.raises(TypeError, match="no field"):
+        convert.structure_fn(TaskFile, no_such_field=joined)
+
+
+def test_a_page_decodes_alike_with_either_json_backend(
+    backend: str, reference: cattrs.Converter
+) -> None:
+    # The generated functions look fields up with orjson's own key strings; dicts from the
+    # standard library (other string objects, other dict layouts) must give the same models.
+    items = [doc for doc in _task_documents() if isinstance(doc, dict) and "id" in doc][:300]
+    body = json.dumps({"code": "OK", "data": {"tasks": items}}).encode()
+    headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+    data = MOIEnvelope().unwrap(Response("GET", "/x", 200, headers, body))
+    for doc, decoded in zip(json.loads(body)["data"]["tasks"], data["tasks"], strict=True):
+        fast = _strict_outcome(structure, decoded, Task)
+        assert fast == _strict_outcome(reference.structure, doc, Task), doc
+
+
+def test_epoch_seconds_read_from_their_hour_are_what_fromtimestamp_gives() -> None:
+    import random
+
+    convert._HOURS.clear()  # the generated functions share this dict; start with none known
+    rng = random.Random(1970)
+    values = [1, 3599, 3600, 3601, 86399, 86400, 1739261057, 99_999_999_999]
+    values += [rng.randrange(1, 100_000_000_000) for _ in range(3000)]
+    values += [rng.randrange(1739260000, 1739270000) for _ in range(3000)]  # shared hours
+    for value in values * 2:  # the second pass reads from remembered hours
+        expected = datetime.fromtimestamp(value, UTC)
+        task = structure({"id": "1", "start_at": 7, "updated_at": value}, Task)
+        assert repr(task.updated_at) == repr(expected), value
+        assert task.updated_at == expected and task.updated_at.tzinfo is UTC
+    assert 0 < len(convert._HOURS) <= convert._HOURS_KEPT
+    for value in (0, -1, -3600, -3601, -62_135_596_800):
+        assert repr(convert._epoch_second(value)) == repr(datetime.fromtimestamp(value, UTC))
+        assert value // 3600 not in convert._HOURS or value == 0

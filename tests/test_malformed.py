@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 
 from asyncsdk import AsyncSDKError, MaxirClient, MOIClient, OSSConfig, RetryPolicy
 
-from .wire import jwt
+from ._threaded_moi import ThreadedMOI
 
 # Keys the SDK looks for, so generated objects often look almost right.
 KEYS = [
@@ -88,55 +87,20 @@ bodies = st.one_of(
 statuses = st.sampled_from([200, 200, 200, 200, 201, 204, 400, 401, 404, 409, 422, 429, 500, 503])
 
 
-class Fuzzed:
+class Fuzzed(ThreadedMOI):
     """A server on its own thread: valid MOI login/refresh, the fuzzed answer everywhere else."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.body = b""
         self.status = 200
-        self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._start())
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _start(self) -> None:
-        async def auth(request: web.Request) -> web.Response:
-            await request.read()
-            return web.json_response(
-                {"code": "OK", "msg": "OK", "data": {"uid": "uid-1"}},
-                headers={"Access-Token": jwt(), "Refresh-Token": jwt(lifetime=21600)},
-            )
-
-        async def fuzzed(request: web.Request) -> web.Response:
-            await request.read()
-            return web.Response(body=self.body, status=self.status, content_type="application/json")
-
-        app = web.Application()
-        app.router.add_post("/auth/login", auth)
-        app.router.add_post("/auth/refresh", auth)
-        app.router.add_route("*", "/{tail:.*}", fuzzed)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=self.body, status=self.status, content_type="application/json")
 
     def __enter__(self) -> Fuzzed:
-        self._thread.start()
-        self._ready.wait(10)
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
 
 
 @pytest.fixture(scope="module")

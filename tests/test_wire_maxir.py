@@ -25,6 +25,7 @@ from asyncsdk import (
     InvalidInputError,
     MaxirClient,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     RetryPolicy,
@@ -281,18 +282,41 @@ async def test_datasource_list_sends_the_status_filter_comma_separated() -> None
     assert_auth_headers(first, "l-1")
 
 
-async def test_datasource_list_refuses_to_go_on_when_the_service_caps_the_page_size() -> None:
+async def test_datasource_list_follows_a_page_size_the_service_caps() -> None:
+    base = f"{API}/datasets/dset-1/datasources"
+    records = [{**SOURCE, "id": f"ds-{n}"} for n in range(100)]
+    with MockHTTP() as mock:
+        # Asked for 100, served 50 of a total of 100: the pages are numbered in the service's
+        # size, so page 2 holds records 50-99 (as for every numbered listing).
+        for number in (1, 2):
+            mock.get(
+                f"{base}?page_number={number}&page_size=100&user_id={USER}",
+                payload=ok(
+                    {
+                        "total_items": 100,
+                        "page_size": 50,
+                        "page_number": number,
+                        "records": records[(number - 1) * 50 : number * 50],
+                    }
+                ),
+            )
+        async with client() as mx:
+            got = await mx.datasources.list("dset-1").collect()
+    assert [source.id for source in got] == [record["id"] for record in records]
+
+
+@pytest.mark.parametrize("total", ["100", 1.5, -1, True, {"n": 1}])
+async def test_datasource_list_refuses_a_total_of_the_wrong_type(total: object) -> None:
     url = f"{API}/datasets/dset-1/datasources?page_number=1&page_size=100&user_id={USER}"
     with MockHTTP() as mock:
-        # Asked for 100, served 50: page 2 of size 100 would skip records 50-99.
         mock.get(
             url,
             payload=ok(
-                {"total_items": 500, "page_size": 50, "page_number": 1, "records": [SOURCE] * 50}
+                {"total_items": total, "page_size": 100, "page_number": 1, "records": [SOURCE]}
             ),
         )
         async with client() as mx:
-            with pytest.raises(DecodeError, match="page_size=50"):
+            with pytest.raises(PaginationError, match="total must be a non-negative integer"):
                 await mx.datasources.list("dset-1").collect()
 
 

@@ -13,9 +13,10 @@ Rules (docs/architecture.md#models):
 
 Speed matters here: a listing decodes every item it yields. Models are structured by functions
 generated per class (:func:`_attrs_hook`) that skip a field's hook when the value already has
-the field's type and fill frozen slots directly; JSON goes through orjson when it is installed
-(``pip install "asyncsdk[speedups]"``), with the standard library deciding every body orjson
-cannot read exactly.
+the field's type, fill frozen slots directly and build nested models in the same function;
+:func:`structure_fn` gives a model's odd field forms their own hooks off that fast path. JSON
+goes through orjson when it is installed (``pip install "asyncsdk[speedups]"``), with the
+standard library deciding every body orjson cannot read exactly.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, TypeVar, cast, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_structure_fn, override
 
 try:  # the optional fast decoder: asyncsdk[speedups]
     import orjson
@@ -39,7 +41,15 @@ except ImportError:  # pragma: no cover - depends on the environment
 from .enums import OpenIntEnum, OpenStrEnum
 from .errors import DecodeError
 
-__all__ = ["JSON_BACKEND", "converter", "dumps", "loads", "parse_timestamp", "structure"]
+__all__ = [
+    "JSON_BACKEND",
+    "converter",
+    "dumps",
+    "loads",
+    "parse_timestamp",
+    "structure",
+    "structure_fn",
+]
 
 T = TypeVar("T")
 
@@ -237,6 +247,9 @@ def _tuple_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any]
                 return tuple(value)
         return tuple(item_hook(item, item_type) for item in value)
 
+    if exact is not None:
+        # The generated model functions do this check themselves for a plain list.
+        structure_tuple._asyncsdk_items = exact  # type: ignore[attr-defined]
     return structure_tuple
 
 
@@ -277,145 +290,391 @@ class _Converter(cattrs.Converter):
         return hook if hook is not None else super().gen_structure_attrs_fromdict(cl)
 
 
+def structure_fn(cl: type[T], **hooks: Callable[[Any, Any], Any]) -> Callable[[Any, Any], T]:
+    """The structuring function of attrs class ``cl`` with the named fields' hooks replaced,
+    for a model that reads a field in more forms than its type does (a status sent as a name
+    as well as a number, say). Register the result, or call it from the class's own hook.
+
+    A replaced hook is only asked about values that do not already have the field's type
+    (a known member for an enum, an epoch second for a timestamp, ``None`` for some optional
+    fields): for those it must give what the converter's own hook gives, which it does when
+    it rewrites only the odd forms and hands everything to that hook. Classes the generated
+    functions do not cover get cattrs' function with the same hooks.
+    """
+    hook = _attrs_hook(converter, cl, hooks)
+    if hook is not None:
+        return hook
+    by_field = {name: override(struct_hook=fn) for name, fn in hooks.items()}
+    return make_dict_structure_fn(cl, converter, **by_field)  # type: ignore[arg-type]
+
+
 _MISSING = object()
 
 
-def _attrs_hook(conv: cattrs.Converter, cl: Any) -> Callable[[Any, Any], Any] | None:
+def _builder(cl: type) -> type | None:
+    """A subclass of frozen class ``cl`` whose instances take plain attribute stores, or None.
+
+    A frozen class refuses ``setattr``, so storing a field without ``__init__`` costs a call of
+    its slot's descriptor (an argument tuple and a wrapper each time). A subclass that adds no
+    slots and restores ``object``'s ``__setattr__`` lets the interpreter store each field
+    straight into its slot; the filled instance then takes ``cl`` as its class, which the
+    interpreter allows because the two layouts are the same (tried once here). None where
+    making a subclass or an instance could run code (a metaclass, ``__init_subclass__``,
+    ``__new__``).
+    """
+    own = ("__init_subclass__", "__new__")
+    if type(cl) is not type or any(name in vars(k) for k in cl.__mro__[:-1] for name in own):
+        return None
+    builder = type(
+        cl.__name__,
+        (cl,),
+        {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__init__": object.__init__,  # creating one is a plain call, with no fields yet
+            "__module__": cl.__module__,
+            "__qualname__": f"{cl.__qualname__}.<asyncsdk builder>",
+        },
+    )
+    probe: Any = object.__new__(builder)
+    try:
+        probe.__class__ = cl
+    except TypeError:
+        return None
+    return builder
+
+
+def _attrs_hook(
+    conv: cattrs.Converter, cl: Any, hooks: Mapping[str, Callable[[Any, Any], Any]] | None = None
+) -> Callable[[Any, Any], Any] | None:
     """Generate the structuring function of attrs class ``cl``, or None to leave ``cl`` to
     cattrs' own (generic classes, validators, converters, init hooks, fields outside
-    ``__init__``: whatever this shortcut would get wrong).
+    ``__init__``: whatever this shortcut would get wrong). ``hooks`` replace some fields'
+    hooks (see :func:`structure_fn`).
 
     The function reads each field from the dict, calls the field's hook only when the value
     does not already have the field's type (a string for a ``str``, a known value for an enum,
-    an epoch second for a timestamp), and stores it through the slot's descriptor, skipping
-    the frozen class's ``__init__`` and its ``object.__setattr__`` per field. It applies the
-    same hooks and defaults as cattrs' function, so the values are the same.
+    an epoch second for a timestamp), and stores it into the instance's slot without the
+    frozen class's ``__init__`` and its ``object.__setattr__`` per field (see :func:`_builder`).
+    A nested model whose hook is such a function, and a tuple of strings, are built in the
+    same function when their value is a plain dict or list (no call per nested object).
+    It applies the same hooks and defaults as cattrs' function, so the values are the same.
     """
-    if get_origin(cl) is not None or getattr(cl, "__parameters__", None) or not attrs.has(cl):
+    hooks = hooks or {}
+    unknown = set(hooks) - {f.name for f in attrs.fields(cl)} if attrs.has(cl) else set()
+    if unknown:
+        raise TypeError(f"{cl.__name__} has no field {sorted(unknown)!r}")
+    gen = _Generator(conv)
+    body = gen.object_code(cl, hooks, 0)
+    if body is None:
         return None
-    if conv.forbid_extra_keys or conv.type_overrides or "__slots__" not in cl.__dict__:
-        return None
-    if hasattr(cl, "__attrs_pre_init__") or hasattr(cl, "__attrs_post_init__"):
-        return None
-    attrs.resolve_types(cl)
-    fields = attrs.fields(cl)
-    slots = {name for klass in cl.__mro__ for name in getattr(klass, "__slots__", ())}
-    if not slots <= {f.name for f in fields} | {"__weakref__"}:
-        return None  # a hidden slot (a cached hash) that __init__ would fill
-    names: dict[str, Any] = {"__cl": cl, "__new": object.__new__, "__MISSING": _MISSING}
-    names.update(__Mapping=Mapping, __fromts=datetime.fromtimestamp, __UTC=UTC)
     lines = [
-        "def structure(o, _=None):",
-        "    if o.__class__ is not dict and not isinstance(o, __Mapping):",
-        f"        raise TypeError('expected an object for {cl.__name__}, got ' + type(o).__name__)",
-        "    self = __new(__cl)",
+        "def structure(o0, _=None):",
+        "    if o0.__class__ is not dict and not isinstance(o0, __Mapping):",
+        f"        raise TypeError('expected an object for {cl.__name__}, got '"
+        " + type(o0).__name__)",
+        *(f"    {line}" for line in body),
+        "    return v",
     ]
-    for i, field in enumerate(fields):
-        descriptor = getattr(cl, field.name, None)
-        if field.validator is not None or field.converter is not None or not field.init:
-            return None
-        if not isinstance(descriptor, types.MemberDescriptorType) or isinstance(field.type, str):
-            return None
-        names[f"__set{i}"] = descriptor.__set__
-        default = field.default
-        if default is attrs.NOTHING:
-            lines.append(f"    v = o[{field.name!r}]")
-            lines.extend(_field_code(conv, field.type, i, names, "    "))
-        else:
-            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-                if default.takes_self:
-                    return None
-                names[f"__factory{i}"] = default.factory
-                fill = f"__factory{i}()"
-            else:
-                names[f"__default{i}"] = default
-                fill = f"__default{i}"
-            lines.append(f"    v = o.get({field.name!r}, __MISSING)")
-            lines.append("    if v is __MISSING:")
-            lines.append(f"        v = {fill}")
-            lines.append("    else:")
-            lines.extend(_field_code(conv, field.type, i, names, "        "))
-        lines.append(f"    __set{i}(self, v)")
-    lines.append("    return self")
     code = compile("\n".join(lines), f"<asyncsdk structure {cl.__qualname__}>", "exec")
-    exec(code, names)
-    function: Callable[[Any, Any], Any] = names["structure"]
+    exec(code, gen.names)
+    function: Callable[[Any, Any], Any] = gen.names["structure"]
     function.__name__ = f"structure_{cl.__name__}"
+    # What to generate to build this class inside another class's function.
+    function._asyncsdk_spec = (cl, dict(hooks))  # type: ignore[attr-defined]
     return function
 
 
-def _field_code(
-    conv: cattrs.Converter, cls: Any, i: int, names: dict[str, Any], indent: str
-) -> list[str]:
-    """Lines that turn ``v`` (the raw value) into field ``i``'s value of type ``cls``."""
-    hook = conv.get_structure_hook(cls)
-    names[f"__hook{i}"], names[f"__type{i}"] = hook, cls
-    call = f"v = __hook{i}(v, __type{i})"
-    inner = cls
-    optional = False
-    args = get_args(cls)
-    if len(args) == 2 and type(None) in args:  # X | None
-        inner = args[0] if args[1] is type(None) else args[1]
-        optional = hook == conv._structure_optional
+def _key_object(name: str) -> str:
+    """The string the fast JSON decoder puts in its dicts for key ``name``, else ``name``.
+
+    orjson hands out one string object per key name (it keeps them in a cache), and builds
+    dicts whose lookups compare a key's characters unless the very same object is asked for.
+    Asking with that object makes a field's lookup an identity match. Should the decoder
+    give another object (the standard library does), the lookup compares characters and
+    finds the same value, only more slowly.
+    """
+    if orjson is None or not name.isidentifier():
+        return name
+    key: str = next(iter(orjson.loads(b'{"%s":0}' % name.encode())))
+    return key
+
+
+#: The start of recently seen hours (epoch hour -> aware datetime), for the generated
+#: functions: a listing's timestamps fall into few hours, and adding a second to its hour's
+#: start costs half of ``datetime.fromtimestamp``. Bounded; emptied when full.
+_HOURS: dict[int, datetime] = {}
+_HOURS_KEPT = 2048
+#: ``timedelta(seconds=s)`` for every second of an hour, filled at the first epoch second.
+_SECONDS: list[timedelta] = []
+
+
+def _epoch_second(value: int) -> datetime:
+    """``datetime.fromtimestamp(value, UTC)`` for an int, remembering the start of its hour
+    for the generated functions (unless before 1970).
+
+    Their start of the hour plus the seconds into it is the same datetime: POSIX time has no
+    leap seconds, and datetime arithmetic is exact.
+    """
+    stamp = datetime.fromtimestamp(value, UTC)
+    if value >= 0:
+        if not _SECONDS:
+            _SECONDS.extend(timedelta(seconds=second) for second in range(3600))
+        if len(_HOURS) >= _HOURS_KEPT:
+            _HOURS.clear()
+        _HOURS[value // 3600] = stamp - _SECONDS[value % 3600]
+    return stamp
+
+
+#: How deep a nested model is built inside its parent's function; deeper ones are called.
+_INLINE_DEPTH = 3
+
+#: Epoch values below this take the int shortcut; an int literal, as comparing an int with
+#: the float 1e11 costs more.
+_LIMIT = str(int(_MILLISECONDS_THRESHOLD))
+
+
+class _Generator:
+    """The source of one generated structuring function, and the names it refers to."""
+
+    def __init__(self, conv: cattrs.Converter) -> None:
+        self.conv = conv
+        self.names: dict[str, Any] = {
+            "__MISSING": _MISSING,
+            "__Mapping": Mapping,
+            "__hours": _HOURS,
+            "__seconds": _SECONDS,
+            "__epoch": _epoch_second,
+            "__new": object.__new__,
+            "__tuple": tuple,
+        }
+        self._count = 0
+        #: Per object being built, how many timestamp fields it has had so far.
+        self._stamps: list[int] = []
+
+    def _name(self, kind: str, value: Any) -> str:
+        self._count += 1
+        name = f"__{kind}{self._count}"
+        self.names[name] = value
+        return name
+
+    def object_code(self, cl: Any, hooks: Mapping[str, Any], depth: int) -> list[str] | None:
+        """Lines that build an instance of ``cl`` from the mapping in ``o<depth>`` into
+        ``v``, or None where the shortcut does not apply."""
+        if get_origin(cl) is not None or getattr(cl, "__parameters__", None):
+            return None
+        if not attrs.has(cl) or "__slots__" not in cl.__dict__:
+            return None
+        conv = self.conv
+        if conv.forbid_extra_keys or conv.type_overrides:
+            return None
+        if hasattr(cl, "__attrs_pre_init__") or hasattr(cl, "__attrs_post_init__"):
+            return None
+        attrs.resolve_types(cl)
+        fields = attrs.fields(cl)
+        slots = {name for klass in cl.__mro__ for name in getattr(klass, "__slots__", ())}
+        if not slots <= {f.name for f in fields} | {"__weakref__"}:
+            return None  # a hidden slot (a cached hash) that __init__ would fill
+        builder = _builder(cl)
+        me, source = f"self{depth}", f"o{depth}"
+        cls_name = self._name("cl", cl)
+        if builder is not None:
+            lines = [f"{me} = {self._name('builder', builder)}()"]
+        else:
+            lines = [f"{me} = __new({cls_name})"]
+        self._stamps.append(0)
+        try:
+            for field in fields:
+                descriptor = getattr(cl, field.name, None)
+                if field.validator is not None or field.converter is not None or not field.init:
+                    return None
+                if not isinstance(descriptor, types.MemberDescriptorType):
+                    return None
+                if isinstance(field.type, str):
+                    return None
+                code = self._read_code(field, source, hooks.get(field.name), depth)
+                if code is None:
+                    return None
+                lines.extend(code)
+                if builder is not None:
+                    lines.append(f"{me}.{field.name} = v")
+                else:
+                    lines.append(f"{self._name('set', descriptor.__set__)}({me}, v)")
+            if self._stamps[-1] > 1:
+                # No epoch second yet: the first timestamp's value (an int) never equals it.
+                lines.insert(1, f"t{depth} = {_LIMIT}")
+        finally:
+            self._stamps.pop()
+        if builder is not None:
+            lines.append(f"{me}.__class__ = {cls_name}")
+        lines.append(f"v = {me}")
+        return lines
+
+    def _read_code(self, field: Any, source: str, replaced: Any, depth: int) -> list[str] | None:
+        """Lines that read ``field`` from ``source`` into ``v``, or None."""
+        default = field.default
+        body, raw_for = self.field_code(field.type, replaced, depth)
+        key = self._name("key", _key_object(field.name))
+        if default is attrs.NOTHING:
+            return [f"v = {source}[{key}]", *body]
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.takes_self:
+                return None
+            fill = f"{self._name('factory', default.factory)}()"
+        else:
+            raw = raw_for(default)
+            if raw is not _MISSING:
+                # A missing key reads as a raw value the code turns into the default itself.
+                return [f"v = {source}.get({key}, {self._name('raw', raw)})", *body]
+            fill = self._name("default", default)
+        lines = [f"v = {source}.get({key}, __MISSING)", "if v is __MISSING:", f"    v = {fill}"]
+        if body:
+            lines.append("else:")
+            lines.extend(f"    {line}" for line in body)
+        return lines
+
+    def field_code(
+        self, cls: Any, replaced: Callable[[Any, Any], Any] | None, depth: int
+    ) -> tuple[list[str], Callable[[Any], Any]]:
+        """Lines that turn ``v`` (the raw value) into a value of type ``cls``, and
+        :meth:`value_code`'s ``raw_for``. The shortcuts are those of the converter's hook for
+        ``cls``; the call is to ``replaced`` when given."""
+        conv = self.conv
+        hook = conv.get_structure_hook(cls)
+        hooked, hooked_type = hook, cls
+        inner = cls
+        optional = False
+        args = get_args(cls)
+        if len(args) == 2 and type(None) in args:  # X | None
+            inner = args[0] if args[1] is type(None) else args[1]
+            optional = hook == conv._structure_optional
+            if optional:
+                # cattrs' optional hook: None stays None, anything else goes to X's hook.
+                hook = conv.get_structure_hook(inner)
+                hooked, hooked_type = hook, inner
+            elif hook is _structure_optional_str or hook is _structure_optional_int:
+                optional, hook = True, _IDENTITY_HOOKS[inner][0]
+        if replaced is not None:
+            hooked, hooked_type = replaced, cls
+        call = f"v = {self._name('hook', hooked)}(v, {self._name('type', hooked_type)})"
+        body, raw_for = self.value_code(inner, hook, call, depth, inline=replaced is None)
+        if body is None:
+            body = [call]
+            if hook is _structure_any and replaced is None:
+                return [], _itself
         if optional:
-            # cattrs' optional hook: None stays None, anything else goes to X's hook.
-            hook = conv.get_structure_hook(inner)
-            names[f"__hook{i}"], names[f"__type{i}"] = hook, inner
-        elif hook is _structure_optional_str or hook is _structure_optional_int:
-            optional, hook = True, _IDENTITY_HOOKS[inner][0]
-    body = _value_code(inner, hook, i, names, call)
-    if body is None:
-        body = [call]
-        if hook is _structure_any:
-            return []
-    if optional:
-        return [f"{indent}if v is not None:", *(f"{indent}    {line}" for line in body)]
-    return [f"{indent}{line}" for line in body]
+            return ["if v is not None:", *(f"    {line}" for line in body)], (
+                lambda value: None if value is None else raw_for(value)
+            )
+        return body, raw_for
 
+    def value_code(
+        self, cls: Any, hook: Callable[[Any, Any], Any], call: str, depth: int, inline: bool
+    ) -> tuple[list[str] | None, Callable[[Any], Any]]:
+        """Shortcut lines for a value of type ``cls`` handled by ``hook`` (None for the plain
+        hook call), and ``raw_for``: given a field's default, a raw value that the lines turn
+        into that very default without a call, or ``_MISSING``. A missing key can then read
+        as that raw value instead of taking a branch of its own."""
+        exact = _exact_class(cls, hook)
+        if exact is not None:
+            return [f"if v.__class__ is not {self._name('exact', exact)}:", f"    {call}"], (
+                lambda value: value if value.__class__ is exact else _MISSING
+            )
+        if hook is _structure_dict:
+            return ["if v.__class__ is not dict:", f"    {call}"], _none
+        if hook is _structure_enum and isinstance(cls, type) and issubclass(cls, (int, str)):
+            return self._enum_code(cls, call)
+        if hook is _structure_datetime:
+            return self._stamp_code(f"v.__class__ is int and v < {_LIMIT}", call, "else:"), _none
+        if hook is _structure_optional_datetime:
+            # None stays None without a call (the hook, or one replacing it, returns it).
+            test = f"v.__class__ is int and 0 < v < {_LIMIT}"
+            return self._stamp_code(test, call, "elif v is not None:"), (
+                lambda value: None if value is None else _MISSING
+            )
+        items = getattr(hook, "_asyncsdk_items", None)
+        if items is not None and inline:
+            # A list whose items all have the item class already: one pass, then a tuple.
+            return [
+                "if v.__class__ is list:",
+                "    for m in v:",
+                f"        if m.__class__ is not {self._name('exact', items)}:",
+                f"            {call}",
+                "            break",
+                "    else:",
+                "        v = __tuple(v)",
+                "else:",
+                f"    {call}",
+            ], _none
+        spec = getattr(hook, "_asyncsdk_spec", None)
+        if spec is not None and spec[0] is cls and inline and depth < _INLINE_DEPTH:
+            nested = self.object_code(cls, spec[1], depth + 1)
+            if nested is not None:
+                return [
+                    "if v.__class__ is dict:",
+                    f"    o{depth + 1} = v",
+                    *(f"    {line}" for line in nested),
+                    "else:",
+                    f"    {call}",
+                ], _none
+        return None, _none
 
-def _value_code(
-    cls: Any, hook: Callable[[Any, Any], Any], i: int, names: dict[str, Any], call: str
-) -> list[str] | None:
-    """Shortcut lines for a value of type ``cls`` handled by ``hook``, or None for the plain
-    hook call."""
-    exact = _exact_class(cls, hook)
-    if exact is not None:
-        names[f"__exact{i}"] = exact
-        return [f"if v.__class__ is not __exact{i}:", f"    {call}"]
-    if hook is _structure_dict:
-        return ["if v.__class__ is not dict:", f"    {call}"]
-    if hook is _structure_enum and isinstance(cls, type) and issubclass(cls, (int, str)):
+    def _enum_code(self, cls: Any, call: str) -> tuple[list[str], Callable[[Any], Any]]:
         # A known value is one lookup in the enum's own table; its class check keeps
         # True (== 1) from passing as a member, as the hook does.
-        names[f"__exact{i}"] = int if issubclass(cls, int) else str
-        names[f"__members{i}"] = cast("type[Enum]", cls)._value2member_map_
+        value_class = int if issubclass(cls, int) else str
+        members = cast("type[Enum]", cls)._value2member_map_
+
+        def raw_member(member: Any) -> Any:
+            raw = getattr(member, "_value_", None)
+            ok = raw.__class__ is value_class and members.get(raw) is member
+            return raw if ok else _MISSING
+
+        known, exact = self._name("members", members), self._name("exact", value_class)
         return [
-            f"m = __members{i}.get(v) if v.__class__ is __exact{i} else None",
+            f"m = {known}.get(v) if v.__class__ is {exact} else None",
             "if m is None:",
             f"    {call}",
             "else:",
             "    v = m",
+        ], raw_member
+
+    def _stamp_code(self, test: str, call: str, otherwise: str) -> list[str]:
+        """An epoch second becomes a datetime without the hook's call: its hour's start (see
+        :func:`_epoch_second`) plus its second in the hour. An object's later timestamps are
+        compared with its first one and share its datetime when equal (a record just created
+        carries the same second as created, started and updated)."""
+        depth = len(self._stamps) - 1
+        self._stamps[depth] += 1
+        convert = [
+            "m = __hours.get(v // 3600)",
+            "v = __epoch(v) if m is None else m + __seconds[v % 3600]",
         ]
-    limit = repr(_MILLISECONDS_THRESHOLD)
-    if hook is _structure_datetime:
-        return [
-            f"if v.__class__ is int and v < {limit}:",
-            "    v = __fromts(v, __UTC)",
-            "else:",
-            f"    {call}",
-        ]
-    if hook is _structure_optional_datetime:
-        return [
-            f"if v.__class__ is int and 0 < v < {limit}:",
-            "    v = __fromts(v, __UTC)",
-            "else:",
-            f"    {call}",
-        ]
-    return None
+        if self._stamps[depth] == 1:
+            lines = [f"    t{depth} = v", *(f"    {line}" for line in convert), f"    d{depth} = v"]
+        else:
+            lines = [
+                f"    if v == t{depth}:",
+                f"        v = d{depth}",
+                "    else:",
+                *(f"        {line}" for line in convert),
+            ]
+        return [f"if {test}:", *lines, otherwise, f"    {call}"]
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = _Converter(detailed_validation=False)
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _none(_value: Any) -> Any:
+    return _MISSING
+
+
+def _make_converter(kind: type[cattrs.Converter] | None = None) -> cattrs.Converter:
+    # ``kind`` is for tests: cattrs' own converter class with the same hooks, whose
+    # functions the generated ones must agree with.
+    conv = (kind or _Converter)(detailed_validation=False)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)

@@ -353,7 +353,7 @@ class AsyncPaginator(Generic[T]):
     path) names the listing in the :class:`PaginationError` it raises.
 
     ``key`` (item -> hashable) names an item's identity: by default its ``id`` attribute (or
-    ``"id"`` entry; with ``peek`` it sees the items as ``peek`` returns them). A numbered
+    ``"id"`` entry); it always sees the items ``parse`` built. A numbered
     listing uses it to stay exact while rows are created and deleted under it: when the
     ``total`` changes it finds its position again by the keys of the last items it handed
     out, and its resume tokens carry a few of them (see ``docs/paging.md``). ``key=None``
@@ -610,7 +610,7 @@ class AsyncPaginator(Generic[T]):
         if self._key is None or not isinstance(page.ref, int):
             return ()
         start = max(page.skip, count - _TOKEN_ANCHORS)
-        tail = self._digests(page.meta.items[start:count]) if count > start else []
+        tail = self._digests(self._items(page)[start:count]) if count > start else []
         return (*page.before, *tail)[-_TOKEN_ANCHORS:]
 
     # -- iteration ----------------------------------------------------------------------------
@@ -724,17 +724,14 @@ class AsyncPaginator(Generic[T]):
         finally:
             await _close(pages)
 
-    async def _fetch_one(
-        self, state: _Iteration, ref: str | int, limit: asyncio.Semaphore | None = None
-    ) -> _Fetched[T]:
+    async def _fetch_one(self, state: _Iteration, ref: str | int) -> _Fetched[T]:
         """Fetch one page and check its paging metadata (read with ``peek`` when given, so
         the items are not built here)."""
         if isinstance(ref, str):
             request = PageRequest(self._page_size, cursor=ref)
         else:
             request = PageRequest(self._page_size, page=ref, offset=(ref - 1) * state.served)
-        async with limit if limit is not None else contextlib.nullcontext():
-            raw = await self._fetch(request)
+        raw = await self._fetch(request)
         if self._peek is not None:
             meta = _check_result(self._peek(raw), ref)
             return _Fetched(ref, raw, None, len(meta.items), meta)
@@ -785,7 +782,6 @@ class AsyncPaginator(Generic[T]):
         neighbouring pages), finds the newest of them still listed, and goes on right after it,
         dropping the pages in flight. A pass resumed from a token with anchors starts that way.
         """
-        limit = asyncio.Semaphore(concurrency)
         previous: Sequence[Any] = ()
         total: int | None = None
         # Items this loop has given out to hand out (skipped ones not counted).
@@ -855,7 +851,7 @@ class AsyncPaginator(Generic[T]):
                 if dedup_next == fetched.ref:
                     dedup_next = None
                     seen = set(known())
-                    digests = self._digests(fetched.meta.items)
+                    digests = self._digests(self._items(fetched))
                     hits = [n for n, d in enumerate(digests) if d in seen]
                     if hits:
                         fetched.skip = max(fetched.skip, hits[-1] + 1)
@@ -872,7 +868,7 @@ class AsyncPaginator(Generic[T]):
             """Digests of the items handed out last (up to two pages' worth), oldest first."""
             digests = list(recent[0].before if recent else start_anchors)
             for page in recent:
-                digests += self._digests(page.meta.items[page.skip : page.count])
+                digests += self._digests(self._items(page)[page.skip : page.count])
             return digests
 
         def position() -> int:
@@ -904,7 +900,7 @@ class AsyncPaginator(Generic[T]):
 
             def found(fetched: _Fetched[T]) -> bool:
                 nonlocal previous, baseline, dedup_next
-                hits = [n for n, d in enumerate(self._digests(fetched.meta.items)) if d in where]
+                hits = [n for n, d in enumerate(self._digests(self._items(fetched))) if d in where]
                 if anchors and not hits:
                     return False
                 fetched.skip = hits[-1] + 1 if hits else 0
@@ -966,31 +962,48 @@ class AsyncPaginator(Generic[T]):
             head.skip = state.start.skip
             advance(head)
             baseline = head.total
-        yield give(head)
         if head.next_ref is None:
+            yield give(head)
             return
         pending: list[tuple[int, asyncio.Task[_Fetched[T]]]] = []
-        next_number = head.ref + 1 if isinstance(head.ref, int) else first + 1
-        sent = 0
+        assert isinstance(head.ref, int)
+        next_number = head.ref + 1
+        sent = in_flight = 0
         width = concurrency
+        # Off while the pass relocates (it decides itself what goes out) and once it ends.
+        sending = True
 
         async def fetch(ref: int) -> _Fetched[T]:
-            fetched = await self._fetch_one(state, ref, limit)
+            nonlocal in_flight
+            try:
+                fetched = await self._fetch_one(state, ref)
+            finally:
+                in_flight -= 1
             fetched.seen = sent
-            # Build the models here, while the answers sent with this one are still awaited,
-            # rather than in the caller's loop once they are all in: there the time would
-            # delay the next requests.
-            with contextlib.suppress(Exception):
-                # Raised again, in its place, when the page is handed out; a page that fails
-                # here must still count as an answer (its total) for the drift checks.
-                self._items(fetched)
+            # The window slides with the answers, not with the caller: the next request goes
+            # out as soon as this answer is in, even while earlier pages still wait to be
+            # handed out (for the answers sent before theirs) or to have their models built.
+            # One page at a time (``width`` 1) stays in step with the caller, and a page that
+            # looks like the last one sends nothing: there the caller's loop decides.
+            if width > 1 and fetched.count >= state.served and fetched.meta.has_more is not False:
+                send()
             return fetched
 
         def send() -> None:
-            nonlocal sent, next_number
+            """Keep ``width`` requests in flight, with at most ``2 * width`` pages held in all
+            (answered ones waiting to be handed out included), so a slow caller bounds
+            memory."""
+            nonlocal sent, in_flight, next_number
+            if not sending:
+                return
             bound = last_page()
-            while len(pending) < width and (bound is None or next_number <= bound):
+            while (
+                in_flight < width
+                and len(pending) < 2 * width
+                and (bound is None or next_number <= bound)
+            ):
                 sent += 1
+                in_flight += 1
                 pending.append((sent, asyncio.create_task(fetch(next_number))))
                 next_number += 1
 
@@ -1021,6 +1034,10 @@ class AsyncPaginator(Generic[T]):
             )
 
         try:
+            # As for every page below: the next requests go out before the caller gets it.
+            give(head)
+            send()
+            yield head
             while True:
                 if carry is not None:
                     fetched, carry = carry, None
@@ -1037,6 +1054,7 @@ class AsyncPaginator(Generic[T]):
                         # awaited, not cancelled, so no request of the pass is served unseen
                         # while it looks for its place.
                         self.drift_requests += len(pending)
+                        sending = False
                         answers = await asyncio.gather(
                             *(t for _, t in pending), return_exceptions=True
                         )
@@ -1050,7 +1068,7 @@ class AsyncPaginator(Generic[T]):
                         fetched, carry = await relocate(fetched, steady)
                         # Pages in flight together are where changes hide best: start again
                         # one at a time, widening as pages come back unchanged.
-                        width = 1
+                        width, sending = 1, True
                         assert isinstance(fetched.ref, int)
                         next_number = fetched.ref + (2 if carry is not None else 1)
                     else:
@@ -1068,6 +1086,7 @@ class AsyncPaginator(Generic[T]):
                 if fetched.next_ref is None:
                     return
         finally:
+            sending = False
             await _cancel([task for _, task in pending])
 
 

@@ -30,7 +30,7 @@ from .paging import (
 )
 from .session import Response, Session, encode_params
 
-__all__ = ["Placement", "Resource", "items", "page_reader"]
+__all__ = ["PageReader", "Placement", "Resource", "items", "page_reader"]
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -64,15 +64,33 @@ def items(data: Any, key: str) -> list[Any]:
     return found
 
 
-def page_reader(
-    model: type[T], key: str, *, total: str = "total"
-) -> Callable[[Any], PageResult[T]]:
+@define(frozen=True)
+class PageReader(Generic[T]):
+    """How a listing's page is read, in two steps: ``locate`` finds the raw items and the
+    paging metadata (total, cursor, has_more) in the answer's data, and each item then becomes
+    a ``model``. The paginator runs ``locate`` alone as soon as an answer arrives, so the next
+    requests go out before this page's models are built (docs/paging.md#concurrent-pages)."""
+
+    model: type[T]
+    locate: Callable[[Any], PageResult[Any]]
+
+    def __call__(self, data: Any) -> PageResult[T]:
+        found = self.locate(data)
+        return PageResult(
+            structure(found.items, list[self.model]),  # type: ignore[name-defined]
+            total=found.total,
+            next_cursor=found.next_cursor,
+            has_more=found.has_more,
+        )
+
+
+def page_reader(model: type[T], key: str, *, total: str = "total") -> PageReader[T]:
     """The reader of a numbered page holding ``model`` items under ``key``."""
 
-    def read(data: Any) -> PageResult[T]:
-        return PageResult(structure(items(data, key), list[model]), total=data.get(total))  # type: ignore[valid-type]
+    def locate(data: Any) -> PageResult[Any]:
+        return PageResult(items(data, key), total=data.get(total))
 
-    return read
+    return PageReader(model, locate)
 
 
 class Resource(Generic[P]):
@@ -245,7 +263,7 @@ class Resource(Generic[P]):
     def _list(
         self,
         path: str,
-        parse_page: Callable[[Any], PageResult[T]],
+        reader: PageReader[T],
         *,
         style: CursorPaging | NumberedPaging,
         options: Mapping[str, Any],
@@ -254,14 +272,13 @@ class Resource(Generic[P]):
         in_body: bool = False,
         scope: Any = None,
         default_page_size: int = 100,
-        peek_page: Callable[[Any], PageResult[Any]] | None = None,
         key: Callable[[Any], Any] | None = _default_key,
     ) -> AsyncPaginator[T]:
         """A paginator over ``method path``: filters (``params``, None values left out) and the
         paging parameters go in the query string, or in the JSON body with ``in_body=True``
-        (listings sent as POST). The call options apply to every page request. ``peek_page``
-        reads only the paging metadata from the data, so the next page is requested before
-        ``parse_page`` builds this one's models. ``key`` is an item's identity (its ``id`` by
+        (listings sent as POST). The call options apply to every page request. ``reader``
+        finds each page's items and paging metadata, and builds the items' models once the
+        next requests are out. ``key`` is an item's identity (its ``id`` by
         default), which keeps numbered listings exact while rows move."""
         call, paging = split_page_options(page_options(options))
         place = self._placement(method, scope)
@@ -286,11 +303,10 @@ class Resource(Generic[P]):
             )
 
         def parse(answer: tuple[Response, Any]) -> PageResult[T]:
-            return session.decode(answer[0], answer[1], parse_page)
+            return session.decode(answer[0], answer[1], reader)
 
         def peek(answer: tuple[Response, Any]) -> PageResult[Any]:
-            assert peek_page is not None
-            return session.decode(answer[0], answer[1], peek_page)
+            return session.decode(answer[0], answer[1], reader.locate)
 
         # Resume tokens are tied to the endpoint and its filters, so a token from another
         # listing is refused instead of silently skipping the wrong items.
@@ -300,7 +316,7 @@ class Resource(Generic[P]):
             fetch,
             style,
             parse=parse,
-            peek=None if peek_page is None else peek,
+            peek=peek,
             listing=identity,
             retries=lambda: session.stats.retries,
             call=(method, path),

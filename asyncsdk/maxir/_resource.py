@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define
 
-from .._core.convert import structure
 from .._core.errors import DecodeError, InvalidInputError
-from .._core.options import page_options
 from .._core.paging import AsyncPaginator, NumberedPaging, PageResult
-from .._core.resource import Placement, Resource
+from .._core.resource import PageReader, Placement, Resource
 from .._core.session import Session
 from .paths import MaxirPaths
 
@@ -144,36 +142,23 @@ class MaxirResource(Resource[MaxirPaths]):
     ) -> AsyncPaginator[T]:
         """A ``page_number``/``page_size`` listing answering
         ``{total_items, page_size, page_number, records}``."""
-        checked = page_options(options)
-        page_size = checked.get("page_size", _DEFAULT_PAGE_SIZE)
         return self._list(
             path,
-            _page_parser(model, page_size),
+            _page_parser(model),
             style=_PAGING,
             params=params,
             scope=scope,
-            options=checked,
+            options=options,
             default_page_size=_DEFAULT_PAGE_SIZE,
         )
 
 
-def _page_parser(item_type: type[T], page_size: int) -> Callable[[Any], PageResult[T]]:
-    def parse(data: Any) -> PageResult[T]:
+def _page_parser(item_type: type[T]) -> PageReader[T]:
+    def locate(data: Any) -> PageResult[Any]:
         if not isinstance(data, dict):
             raise DecodeError("listing answer is not an object")
-        echoed = data.get("page_size")
-        if isinstance(echoed, int) and not isinstance(echoed, bool) and 0 < echoed != page_size:
-            # The service served another page size than asked (an undocumented cap): page N of
-            # its size is not page N of ours, so continuing would skip or repeat records.
-            raise DecodeError(
-                f"asked for page_size={page_size} but the service used {echoed}; "
-                f"list again with page_size={echoed} or less"
-            )
-        records = data.get("records")
-        total = data.get("total_items")
-        return PageResult(
-            structure(records or [], list[item_type]),  # type: ignore[valid-type]
-            total=total if isinstance(total, int) and not isinstance(total, bool) else None,
-        )
+        # The paginator checks the total and follows a page size the service caps (its echoed
+        # page_size is not needed for that), as for every other numbered listing.
+        return PageResult(data.get("records") or [], total=data.get("total_items"))
 
-    return parse
+    return PageReader(item_type, locate)

@@ -8,11 +8,10 @@ from typing import Any, Literal, Unpack, overload
 from attrs import asdict
 
 from .._core import checks
-from .._core.convert import structure
 from .._core.errors import InvalidInputError, NotFoundError
 from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator, CursorPaging, NumberedPaging, PageResult
-from .._core.resource import Resource, items, page_reader
+from .._core.resource import PageReader, Resource, items, page_reader
 from ._args import order_by_field
 from .models import Connector, ConnectorFile, FileType, OSSConfig, S3Config, SourceType
 from .paths import MOIPaths
@@ -46,15 +45,12 @@ def _config_body(config: object) -> tuple[SourceType, dict[str, Any]]:
 
 
 def _files_cursor(data: Any) -> PageResult[Any]:
-    # Read from the raw page, so the next request goes out (with prefetch) while this page's
-    # models are built.
     return PageResult(
         items(data, "files"), next_cursor=data.get("cursor"), has_more=data.get("has_more")
     )
 
 
-def _files_page(data: Any) -> PageResult[ConnectorFile]:
-    return PageResult(structure(items(data, "files"), list[ConnectorFile]))
+_FILES = PageReader(ConnectorFile, _files_cursor)
 
 
 def _valid(data: Any) -> bool:
@@ -240,8 +236,7 @@ class Connectors(Resource[MOIPaths]):
         }
         return self._list(
             self._paths.connector_files,
-            _files_page,
-            peek_page=_files_cursor,
+            _FILES,
             style=_CURSOR,
             params=params,
             options=options,

@@ -18,7 +18,7 @@ from .._core.convert import structure
 from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator, NumberedPaging, PageRequest, PageResult
 from .._core.polling import check_wait, poll_until
-from .._core.resource import Resource, items, page_reader
+from .._core.resource import PageReader, Resource, items, page_reader
 from ._args import order_by_field, sort_order
 from .models import FileType, Job, JobFile, JobFileCounts, JobFileStatus, JobStatus
 from .paths import MOIPaths
@@ -73,14 +73,16 @@ def _counts(data: Any) -> JobFileCounts:
     return structure({key: data[key] for key in _COUNTERS if key in data}, JobFileCounts)
 
 
-def _files_page(data: Any) -> PageResult[JobFile]:
-    files = structure(items(data, "files"), list[JobFile])
+def _locate_files(data: Any) -> PageResult[Any]:
     # file_total counts the files matching the status filter; older services only send
     # total (every file of the job), which is still a safe upper bound for the pager.
     total = data.get("file_total")
     if total is None:
         total = data.get("total")
-    return PageResult(files, total=total)
+    return PageResult(items(data, "files"), total=total)
+
+
+_FILES = PageReader(JobFile, _locate_files)
 
 
 def _job(data: Any) -> Job:
@@ -145,7 +147,7 @@ class Jobs(Resource[MOIPaths]):
         counters (completed, failed...) see :meth:`file_counts`."""
         path = self._path(self._paths.job_files, job_id=job_id)
         params = {"statuses": checks.optional_int_list("status", status)}
-        return self._list(path, _files_page, style=_PAGES, params=params, options=options)
+        return self._list(path, _FILES, style=_PAGES, params=params, options=options)
 
     async def file_counts(self, job_id: str, **options: Unpack[CallOptions]) -> JobFileCounts:
         """How many of a job's files are completed, failed, processing, pending or stopped

@@ -13,7 +13,7 @@ from typing import Any
 from attrs import define, field
 from cattrs.gen import make_dict_structure_fn, override
 
-from .._core.convert import converter
+from .._core.convert import converter, structure_fn
 from .._core.enums import OpenIntEnum, OpenStrEnum
 
 __all__ = [
@@ -325,32 +325,45 @@ def _by_name(value: Any, enum: type[OpenIntEnum]) -> Any:
     return value
 
 
+def _status_by_name(enum: type[OpenIntEnum]) -> Any:
+    hook = converter.get_structure_hook(enum)
+
+    def structure(value: Any, cls: Any) -> Any:
+        return hook(_by_name(value, enum) if type(value) is str else value, cls)
+
+    return structure
+
+
+def _unset_as_string(value: Any, cls: Any) -> datetime | None:
+    # An unset time, written as the string "0".
+    return None if value == "0" else _optional_time(value, cls)
+
+
+_optional_time = converter.get_structure_hook(datetime | None)
+
+# The current service (and the vendor's own clients) name the status and the source type
+# and write an unset time as "0"; these hooks see only values that are not already a known
+# number or an epoch second, so the seed era's numbers cost nothing extra.
+_task_hook = structure_fn(
+    Task,
+    status=_status_by_name(TaskStatus),
+    source_connector_type=_status_by_name(SourceType),
+    start_at=_unset_as_string,
+    end_at=_unset_as_string,
+)
+
+
 def _structure_task(value: Any, cls: type) -> Task:
-    # The seed-era service wraps the task as {"task": {...}}; the current one (and the vendor's
-    # own clients) answer with the task itself, its status named and its times as strings.
-    if type(value) is dict:
-        if "id" not in value and type(value.get("task")) is dict:
-            value = value["task"]
-        # Listings decode many tasks: copy the dict only when a field needs rewriting.
-        status, kind = value.get("status"), value.get("source_connector_type")
-        if (
-            type(status) is str
-            or type(kind) is str
-            or value.get("start_at") == "0"
-            or value.get("end_at") == "0"
-        ):
-            value = dict(value)
-            if type(status) is str:
-                value["status"] = _by_name(status, TaskStatus)
-            if type(kind) is str:
-                value["source_connector_type"] = _by_name(kind, SourceType)
-            for key in ("start_at", "end_at"):
-                if value.get(key) == "0":  # an unset time, written as a string
-                    value[key] = None
-    return _task_hook(value, cls)
+    try:
+        return _task_hook(value, cls)
+    except KeyError:
+        # The seed-era service wraps the task as {"task": {...}} (no "id" at the top, the
+        # first thing the flat form reads); the current one answers with the task itself.
+        if type(value) is dict and "id" not in value and type(value.get("task")) is dict:
+            return _task_hook(value["task"], cls)
+        raise
 
 
-_task_hook = converter.gen_structure_attrs_fromdict(Task)
 converter.register_structure_hook(Task, _structure_task)
 
 
