@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -43,10 +44,14 @@ from ._harness import (
     show,
 )
 
-try:  # the decoder asyncsdk uses when asyncsdk[speedups] is installed
-    from orjson import loads as fast_loads
+# The decoder asyncsdk uses: orjson when asyncsdk[speedups] is installed, else the stdlib's.
+fast_loads: Callable[[str | bytes], Any]
+try:
+    import orjson
+
+    fast_loads = orjson.loads
 except ImportError:  # pragma: no cover - then asyncsdk decodes with the standard library too
-    from json import loads as fast_loads
+    fast_loads = json.loads
 
 CALLS = 20_000
 CONCURRENCY = 64

@@ -135,7 +135,7 @@ async def _ok() -> web.StreamResponse:
 def test_a_view_with_a_wrong_retry_is_refused_when_made() -> None:
     pipeline = session("http://127.0.0.1:9")
     with pytest.raises(InvalidInputError, match="retry must be a RetryPolicy"):
-        pipeline.derive(options={"retry": "three times"})  # type: ignore[typeddict-item]
+        pipeline.derive(options={"retry": "three times"})  # type: ignore[arg-type]
 
 
 async def test_fan_out_outcomes_are_ordinary_outcomes() -> None:
