@@ -124,13 +124,14 @@ def fanout(report: dict[str, Any]) -> list[str]:
     f = report["fanout"]
     res, r = f["results"], f["ratios"]
     rows = [
-        [name, _n(row["cpu_us_per_call"]), _n(row["calls_per_s"]), f"{row['median_s']:.1f} s"]
+        [name, _n(row["cpu_us_per_call"]), _n(row["calls_per_s"]), f"{row['median_s']:.2f} s"]
         for name, row in res.items()
     ]
     cpu = r["sdk_cpu_per_call_vs_raw"]
     return [
-        f"{_n(f['setup']['calls'])} `tasks.get` calls, {f['setup']['workers']} at a time "
-        f"(httpx: {_n(f['setup']['httpx_calls'])}, figures per call):",
+        f"{_n(f['setup']['calls'])} `tasks.get` calls per variant and round (httpx: "
+        f"{_n(f['setup']['httpx_calls'])}, figures per call), {f['setup']['workers']} at a time, "
+        f"{f['setup'].get('rounds', 'several')} rounds; medians over the rounds:",
         "",
         *_table(["variant", "client CPU µs per call", "calls/s", "median round"], rows),
         "",
@@ -389,8 +390,7 @@ def summary(report: dict[str, Any]) -> str:
         r = report["fanout"]["ratios"]
         rows.append(
             [
-                f"{_n(report['fanout']['setup']['calls'])} typed GETs, "
-                f"{report['fanout']['setup']['workers']} at a time",
+                f"typed GETs, {report['fanout']['setup']['workers']} at a time",
                 f"{r['sdk_cpu_per_call_vs_raw']['median']:.2f}x the client CPU per call of a raw "
                 f"aiohttp worker pool; httpx {r['httpx_cpu_per_call_vs_sdk']['median']:.0f}x "
                 "asyncsdk's",
