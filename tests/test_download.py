@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,23 +15,9 @@ from asyncsdk._core.download import Download, DownloadSource
 from asyncsdk.emulator import Emulator, Fault
 from asyncsdk.emulator._blobs import Blob, pattern
 
+from ._serve import serving
+
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
-
-
-@contextlib.asynccontextmanager
-async def origin(
-    serve: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> AsyncIterator[str]:
-    """Another origin than the API's, on a free local port, answering GET /{name}."""
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
@@ -46,7 +31,7 @@ async def file_host() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
             return web.Response(status=404, text="NoSuchKey")
         return web.Response(body=PAYLOAD, content_type="application/octet-stream")
 
-    async with origin(serve) as url:
+    async with serving(serve) as url:  # another origin than the API's
         yield url, seen
 
 
@@ -175,7 +160,7 @@ async def cutting_host() -> AsyncIterator[str]:
         await response.write_eof()
         return response
 
-    async with origin(serve) as url:
+    async with serving(serve) as url:  # another origin than the API's
         yield url
 
 
