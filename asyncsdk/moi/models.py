@@ -354,14 +354,14 @@ _task_hook = structure_fn(
 
 
 def _structure_task(value: Any, cls: type) -> Task:
-    try:
-        return _task_hook(value, cls)
-    except KeyError:
-        # The seed-era service wraps the task as {"task": {...}} (no "id" at the top, the
-        # first thing the flat form reads); the current one answers with the task itself.
-        if type(value) is dict and "id" not in value and type(value.get("task")) is dict:
-            return _task_hook(value["task"], cls)
-        raise
+    # The seed-era service wraps the task as {"task": {...}} (no "id" at the top); the current
+    # one answers with the task itself. Looked at first: a KeyError raised and caught costs a
+    # single task's read more than the two lookups do.
+    if type(value) is dict and "id" not in value:
+        inner = value.get("task")
+        if type(inner) is dict:
+            value = inner
+    return _task_hook(value, cls)
 
 
 converter.register_structure_hook(Task, _structure_task)
