@@ -46,8 +46,9 @@ async def test_a_rejected_key_raises_at_once_without_renewal_or_replay(
         async with MOIClient(server.url, api_key=KEY) as moi:
             with pytest.raises(AuthenticationError) as info:
                 await moi.connectors.list().collect()
-        # One request: no login, no refresh, no replay.
+        # One request: no login, no refresh, no replay (and none counted).
         assert [s.path for s in server.seen] == ["/connectors/list"]
+        assert moi.stats.replays == 0
     texts = [str(info.value), repr(info.value), repr(moi), repr(moi._session.auth)]
     texts += [record.getMessage() for record in caplog.records]
     assert info.value.status == 401

@@ -854,11 +854,11 @@ class Session:
                     # The token was rejected (expired early, revoked): renew once and replay.
                     # Safe even for creates: a 401 means the service did not act.
                     replayed = True
-                    shared.stats.replays += 1
                     self._http()  # a closed client renews nothing
                     renew = shared.auth.unauthorized(run.identity)
                     if not await self._bounded(renew, run, "credentials were renewed"):
-                        raise
+                        raise  # nothing to renew (an API key): no replay, none counted
+                    shared.stats.replays += 1
                 except (APIError, TransportError) as exc:
                     if call.absent_ok_on_retry and run.retries and isinstance(exc, NotFoundError):
                         return _Reply(run.response, None)
