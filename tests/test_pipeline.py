@@ -140,6 +140,29 @@ async def test_absolute_urls_must_be_http() -> None:
 # -- request ids, attempt headers, extras ----------------------------------------------------
 
 
+async def test_a_transport_error_carries_the_request_id_the_call_sent() -> None:
+    async def drop(request: web.Request, server: Server) -> web.StreamResponse:
+        # The connection is cut before any answer: there is no answer to read an id from.
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    async with scripted(drop) as server:
+        pipeline = session(server.url, retry=NO_RETRY)
+        try:
+            with pytest.raises(APIConnectionError) as info:
+                await pipeline.request(
+                    "GET", "/a", idempotent=True, options={"request_id": "job-9"}
+                )
+            with pytest.raises(APIConnectionError) as generated:
+                await pipeline.request("GET", "/b", idempotent=True)
+        finally:
+            await pipeline.aclose()
+    assert info.value.request_id == "job-9"
+    # (aiohttp itself sends an idempotent request again once on a cut connection.)
+    assert generated.value.request_id == server.seen[-1].headers["X-Request-ID"] != "job-9"
+
+
 def failing_first(times: int, status: int = 503, **headers: str) -> Handler:
     async def handler(request: web.Request, server: Server) -> web.StreamResponse:
         if len(server.seen) <= times:

@@ -1142,6 +1142,10 @@ class Session:
 
     def _annotate(self, exc: AsyncSDKError, call: _Call, run: _Run) -> AsyncSDKError:
         _locate(exc, call.method, call.path)
+        if isinstance(exc, TransportError) and exc.request_id is None:
+            # No answer to read one from: the id this call sent (the same on every attempt) is
+            # what the service's logs know it by, if it got that far.
+            exc.request_id = call.headers.get(REQUEST_ID_HEADER)
         if exc.attempts is None:
             exc.attempts = run.sent
             exc.elapsed = run.elapsed()
