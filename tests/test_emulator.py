@@ -106,9 +106,15 @@ async def test_requests_are_logged_with_attempt_numbers_but_no_credentials(
             f"{emulator.url}/auth/login", json=emulator.moi_credentials, headers=headers
         ):
             pass
-    [record] = list(emulator.requests)
+        # asyncsdk's first attempts carry only the call's id; another client's, neither.
+        for headers in ({"X-Request-ID": "call-2"}, {}):
+            async with http.get(f"{emulator.url}/task/list", headers=headers):
+                pass
+    record, first, anonymous = list(emulator.requests)
     assert (record.method, record.path, record.status) == ("POST", "/auth/login", 200)
     assert (record.attempt, record.invocation) == (3, "inv-1")
+    assert (first.attempt, first.invocation) == (1, "call-2")
+    assert (anonymous.attempt, anonymous.invocation) == (None, None)
     assert emulator.config.password not in repr(record)
 
 

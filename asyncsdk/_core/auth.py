@@ -62,6 +62,10 @@ _INF = math.inf
 class Auth(Protocol):
     """What the request pipeline needs from an authentication scheme."""
 
+    def fresh(self) -> bool:
+        """Whether ``headers()`` may be sent now with nothing to do first: then the pipeline
+        skips ``ensure()`` and the coroutine it would make on every call."""
+
     async def ensure(self) -> None:
         """Make sure ``headers()`` will return usable credentials (log in, refresh)."""
 
@@ -89,6 +93,9 @@ class ApiKeyAuth:
 
     def __repr__(self) -> str:
         return f"ApiKeyAuth(header={next(iter(self._headers))!r}, key=<hidden>)"
+
+    def fresh(self) -> bool:
+        return True
 
     async def ensure(self) -> None:
         return None
@@ -295,10 +302,15 @@ class TokenAuth:
 
     # -- the Auth protocol --------------------------------------------------------------------
 
-    async def ensure(self) -> None:
+    def fresh(self) -> bool:
+        # Before the advisory window: nothing to renew yet.
         held = self._held
-        if held is not None and self.clock.monotonic() < held.advisory_at:
+        return held is not None and self.clock.monotonic() < held.advisory_at
+
+    async def ensure(self) -> None:
+        if self.fresh():
             return
+        held = self._held
         task = self._start_renewal()
         if held is None:
             # Nothing to send yet: wait for credentials, or report why there are none.

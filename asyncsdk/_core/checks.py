@@ -33,10 +33,13 @@ E = TypeVar("E")
 
 def require_id(name: str, value: object) -> str:
     """An id argument as the wire wants it (a string), rejecting empty or mistyped values."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if type(value) is str:  # the usual case, checked first
+        text = value.strip()
+    elif isinstance(value, bool) or not isinstance(value, (str, int)):
         kind = type(value).__name__
         raise InvalidInputError(f"{name} must be a string or an integer, got {kind}")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if not text:
         raise InvalidInputError(f"{name} must not be empty")
     return text

@@ -710,6 +710,24 @@ def structure(value: Any, cls: type[T]) -> T:
         raise DecodeError(f"response does not match {name}: {_short(exc)}") from exc
 
 
+def structurer(cls: type[T]) -> Callable[[Any], T]:
+    """:func:`structure` into ``cls`` as a function of the value alone, for a resource's
+    single-object reads: the converter's hook for ``cls`` is looked up once, here, instead of
+    on every call. Make it after the hooks of ``cls`` are registered (where the models are
+    imported, as every resource module does)."""
+    hook = converter.get_structure_hook(cls)
+    name = getattr(cls, "__name__", str(cls))
+
+    def structure_one(value: Any) -> T:
+        try:
+            return hook(value, cls)  # type: ignore[no-any-return]
+        except Exception as exc:  # as in structure(): any mismatch becomes DecodeError
+            raise DecodeError(f"response does not match {name}: {_short(exc)}") from exc
+
+    structure_one.__name__ = f"structure_{name}"
+    return structure_one
+
+
 def _short(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 200 else text[:197] + "..."

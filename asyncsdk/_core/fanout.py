@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections import deque
 from collections.abc import (
@@ -123,6 +124,12 @@ class _Done:
 
     def __init__(self, error: BaseException | None) -> None:
         self.error = error
+
+
+class _NoItem(enum.Enum):
+    """What reading the source gives when it has no more items (exhausted or failed)."""
+
+    NO_ITEM = 0
 
 
 class _Pacer:
@@ -260,32 +267,32 @@ async def _fan_out(
         else:
             error = exc
 
-    def read_sync() -> tuple[bool, T | None]:
+    def read_sync() -> T | _NoItem:
         nonlocal ended
         assert sync_source is not None
         try:
-            return True, next(sync_source)
+            return next(sync_source)
         except StopIteration:
             pass
         except (Exception, asyncio.CancelledError) as exc:
             failed_source(exc)
         ended = True
-        return False, None
+        return _NoItem.NO_ITEM
 
-    async def read_async() -> tuple[bool, T | None]:
+    async def read_async() -> T | _NoItem:
         nonlocal ended
         assert async_source is not None
         try:
             async with reading:
                 if ended:
-                    return False, None
-                return True, await anext(async_source)
+                    return _NoItem.NO_ITEM
+                return await anext(async_source)
         except StopAsyncIteration:
             pass
         except (Exception, asyncio.CancelledError) as exc:
             failed_source(exc)
         ended = True
-        return False, None
+        return _NoItem.NO_ITEM
 
     def uncancel() -> None:
         # Swallowing a CancelledError aimed at this task must also take back its request, or
@@ -311,11 +318,10 @@ async def _fan_out(
                     free -= 1
                 else:
                     await wait_for_slot()
-                got, read_item = read_sync() if sync_source is not None else await read_async()
-                if not got:
+                item = read_sync() if sync_source is not None else await read_async()
+                if item is _NoItem.NO_ITEM:
                     give_slot()
                     break
-                item = cast(T, read_item)
                 # More workers only as items come: a short source starts few of them.
                 if live < concurrency and not ended:
                     spawn()

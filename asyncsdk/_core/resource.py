@@ -161,7 +161,7 @@ class Resource(Generic[P]):
             options=checked,
         )
 
-    async def _get(
+    def _get(
         self,
         path: str,
         parse: Callable[[Any], T],
@@ -169,12 +169,12 @@ class Resource(Generic[P]):
         options: Mapping[str, Any],
         params: Mapping[str, Any] | None = None,
         scope: Any = None,
-    ) -> T:
-        """A read: safe to repeat, so retried like any idempotent call."""
-        result: T = await self._request(
+    ) -> Awaitable[T]:
+        """A read: safe to repeat, so retried like any idempotent call. (The session's request,
+        for the resource method to await, like :meth:`_request`.)"""
+        return self._request(
             "GET", path, params=params, parse=parse, idempotent=True, scope=scope, options=options
         )
-        return result
 
     @overload
     async def _post(

@@ -108,14 +108,20 @@ def build_app(state: EmulatorState) -> web.Application:
             f"{request.method} {route.canonical if route is not None else request.path}"
         ] += 1
         attempt = _attempt_fields(request.headers.get("asyncsdk-request", ""))
+        invocation = request.headers.get("X-Request-ID") or request.headers.get(
+            "asyncsdk-invocation-id"
+        )
+        if "attempt" not in attempt and invocation is not None:
+            # asyncsdk sends the attempt header on retries only: a call's request without it
+            # is its first attempt.
+            attempt["attempt"] = 1.0
         state.requests.append(
             RequestRecord(
                 at=time.monotonic(),
                 method=request.method,
                 path=request.path,
                 status=response.status,
-                invocation=request.headers.get("X-Request-ID")
-                or request.headers.get("asyncsdk-invocation-id"),
+                invocation=invocation,
                 attempt=int(attempt["attempt"]) if "attempt" in attempt else None,
                 backoff=attempt.get("backoff"),
                 fault=fault.kind if fault is not None else None,

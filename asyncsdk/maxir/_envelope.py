@@ -67,12 +67,13 @@ class MaxirEnvelope:
     def unwrap(self, response: Response) -> Any:
         status = response.status
         ok = 200 <= status < 300
-        if not response.body.strip():
+        body = response.body
+        if not body or body.isspace():  # (what strip() would empty, without copying the body)
             if ok:
                 return None
             raise self._error(response, None, "empty error body")
         try:
-            doc = loads(response.body)
+            doc = loads(body)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             if ok:
                 raise self._decode_error(response, "response body is not JSON") from None

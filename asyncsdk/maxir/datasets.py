@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from .._core.convert import structure
+from .._core.convert import structure, structurer
 from .._core.errors import DecodeError, InvalidInputError
 from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator
@@ -47,12 +47,10 @@ def _search(search: object) -> str | None:
     return search or None
 
 
-def _overview(data: Any) -> DatasetOverview:
-    return structure(data, DatasetOverview)
+_overview = structurer(DatasetOverview)
 
 
-def _status(data: Any) -> DatasetStatus:
-    return structure(data, DatasetStatus)
+_status = structurer(DatasetStatus)
 
 
 class Datasets(MaxirResource):

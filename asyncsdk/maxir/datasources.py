@@ -15,7 +15,7 @@ from typing import Any, Unpack
 
 import aiohttp
 
-from .._core.convert import structure
+from .._core.convert import structure, structurer
 from .._core.download import Download, DownloadSource
 from .._core.errors import DataSourceSyncError, DecodeError, InvalidInputError
 from .._core.options import CallOptions, PageOptions, call_options
@@ -93,8 +93,7 @@ def _file_object_key(data: Any) -> str:
     return structure(data["file_object_key"], str)
 
 
-def _datasource(data: Any) -> DataSource:
-    return structure(data, DataSource)
+_datasource = structurer(DataSource)
 
 
 def _standalone(data: Any) -> DataSource:

@@ -49,12 +49,13 @@ class MOIEnvelope:
     def unwrap(self, response: Response) -> Any:
         status = response.status
         ok = 200 <= status < 300
-        if not response.body.strip():
+        body = response.body
+        if not body or body.isspace():  # (what strip() would empty, without copying the body)
             if ok:
                 return None
             raise self._error(response, None, None, "empty error body")
         try:
-            doc = loads(response.body)
+            doc = loads(body)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             if ok:
                 raise DecodeError(
@@ -71,7 +72,9 @@ class MOIEnvelope:
                 return doc
             raise self._error(response, None, None, _excerpt(doc))
         code = doc.get("code")
-        if ok and (code is None or (isinstance(code, str) and code.upper() == "OK")):
+        if ok and (
+            code == "OK" or code is None or (isinstance(code, str) and code.upper() == "OK")
+        ):
             return doc.get("data") if code is not None else doc
         message = _text(doc.get("msg")) or _text(doc.get("message")) or _detail(doc.get("detail"))
         raise self._error(response, code, doc.get("request_id"), message or "request failed")

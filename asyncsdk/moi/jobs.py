@@ -14,7 +14,7 @@ from typing import Any, Unpack
 from attrs import define
 
 from .._core import checks
-from .._core.convert import structure
+from .._core.convert import structure, structurer
 from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator, NumberedPaging, PageRequest, PageResult
 from .._core.polling import check_wait, poll_until
@@ -85,8 +85,7 @@ def _locate_files(data: Any) -> PageResult[Any]:
 _FILES = PageReader(JobFile, _locate_files)
 
 
-def _job(data: Any) -> Job:
-    return structure(data, Job)
+_job = structurer(Job)
 
 
 class Jobs(Resource[MOIPaths]):

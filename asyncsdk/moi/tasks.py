@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Unpack, overload
 
 from .._core import checks
-from .._core.convert import structure
+from .._core.convert import structure, structurer
 from .._core.errors import InvalidInputError, NotFoundError
 from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator, NumberedPaging
@@ -55,9 +55,8 @@ def _load_mode(load_interval_type: object, interval: object) -> dict[str, int]:
     return {"load_interval_type": int(load_interval_type), "interval": interval}
 
 
-def _task(data: Any) -> Task:
-    # Task's hook reads the seed's {"task": {...}} and the current flat answer.
-    return structure(data, Task)
+# Task's hook reads the seed's {"task": {...}} and the current flat answer.
+_task = structurer(Task)
 
 
 def _file_counts(data: Any) -> TaskFileCounts:

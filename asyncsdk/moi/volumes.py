@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Literal, Unpack, overload
 
 from .._core import checks
-from .._core.convert import structure
+from .._core.convert import structure, structurer
 from .._core.download import Download, DownloadSource
 from .._core.errors import NotFoundError
 from .._core.options import CallOptions, PageOptions, call_options
@@ -64,8 +64,7 @@ def _processed_volumes(data: Any) -> list[ProcessedVolume]:
     return structure(items(data, "volumes"), list[ProcessedVolume])
 
 
-def _processed_volume(data: Any) -> ProcessedVolume:
-    return structure(data, ProcessedVolume)
+_processed_volume = structurer(ProcessedVolume)
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any] | None:

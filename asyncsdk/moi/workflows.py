@@ -11,7 +11,7 @@ from typing import Any, Literal, Unpack, overload
 
 from .._core import checks
 from .._core.checks import require_id
-from .._core.convert import structure
+from .._core.convert import structurer
 from .._core.errors import InvalidInputError, NotFoundError
 from .._core.options import CallOptions, PageOptions, call_options
 from .._core.paging import AsyncPaginator, NumberedPaging
@@ -82,8 +82,7 @@ def _priority(value: object) -> int:
     return checks.integer("priority", value)
 
 
-def _workflow(data: Any) -> Workflow:
-    return structure(data, Workflow)
+_workflow = structurer(Workflow)
 
 
 class Workflows(Resource[MOIPaths]):
