@@ -744,11 +744,7 @@ _NUMBER_SHAPE = bytes(
     for i in range(256)
 )
 _BIG_INTEGER = b":" + b"0" * 20
-
-
-def _has_big_integer(body: bytes) -> bool:
-    shape = body.translate(_NUMBER_SHAPE)
-    return _BIG_INTEGER in shape or shape.startswith(_BIG_INTEGER[1:])
+_BIG_INTEGER_FIRST = _BIG_INTEGER[1:]  # the body is the number itself
 
 
 #: The fast decoder, or None for the standard library alone. Tests replace it to run the same
@@ -770,11 +766,13 @@ def loads(body: bytes | str) -> Any:
     refuses, is read as the standard library reads it).
     """
     fast = _fast_loads
-    if fast is not None and isinstance(body, bytes) and not _has_big_integer(body):
-        try:
-            return fast(body)
-        except ValueError:
-            pass  # the standard library gives the answer, or its own error
+    if fast is not None and isinstance(body, bytes):
+        shape = body.translate(_NUMBER_SHAPE)  # (inline: this runs for every answer)
+        if _BIG_INTEGER not in shape and not shape.startswith(_BIG_INTEGER_FIRST):
+            try:
+                return fast(body)
+            except ValueError:
+                pass  # the standard library gives the answer, or its own error
     try:
         return json.loads(body)
     except RecursionError:

@@ -77,15 +77,6 @@ _set_item, _set_value, _set_error = (
 )
 
 
-def _succeeded(item: T, value: R) -> Outcome[T, R]:
-    """``Outcome(item, value=value)``, built for the one-per-item hot path."""
-    outcome: Outcome[T, R] = _new_outcome(Outcome)
-    _set_item(outcome, item)
-    _set_value(outcome, value)
-    _set_error(outcome, None)
-    return outcome
-
-
 @define(frozen=True)
 class FanOutProgress:
     """Where a fan-out stands, given to an ``on_progress`` callback as each outcome is handed
@@ -329,7 +320,12 @@ async def _fan_out(
                     await pacer.wait()
                 running += 1
                 try:
-                    outcome: Outcome[T, R] = _succeeded(item, await fn(item))
+                    value = await fn(item)
+                    # Outcome(item, value=value), without its frozen __init__ (see _set_item).
+                    outcome: Outcome[T, R] = _new_outcome(Outcome)
+                    _set_item(outcome, item)
+                    _set_value(outcome, value)
+                    _set_error(outcome, None)
                 except Exception as exc:  # one item's failure is its outcome, not the loop's
                     outcome = Outcome(item, error=exc)
                 except asyncio.CancelledError as exc:

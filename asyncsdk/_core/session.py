@@ -640,25 +640,35 @@ class Session:
         reply = await self._send(call, stream=False)
         if parse is None:
             return reply.data  # type: ignore[no-any-return]
-        assert reply.response is not None
-        return self.decode(reply.response, reply.data, parse)
+        try:  # decode()'s steps, without its frame
+            return parse(reply.data)
+        except Exception as exc:
+            assert reply.response is not None
+            raise self._decode_error(reply.response, exc)  # noqa: B904 (it sets the cause)
 
     def decode(self, response: Response, data: Any, parse: Callable[[Any], T]) -> T:
         """``parse(data)`` for the answer ``response``; anything it raises becomes a
         :class:`DecodeError` that names the call and its request id."""
         try:
             return parse(data)
-        except AsyncSDKError as exc:
-            _locate(exc, response.method, response.path)
-            raise
         except Exception as exc:
-            raise DecodeError(
-                f"unexpected response shape: {type(exc).__name__}: {exc}",
-                status=response.status,
-                method=response.method,
-                path=response.path,
-                request_id=self._shared.envelope.request_id(response),
-            ) from exc
+            raise self._decode_error(response, exc)  # noqa: B904 (it sets the cause)
+
+    def _decode_error(self, response: Response, exc: Exception) -> AsyncSDKError:
+        """What ``parse`` raising ``exc`` on ``response`` raises: an asyncsdk error as it was,
+        located; anything else as a DecodeError caused by it."""
+        if isinstance(exc, AsyncSDKError):
+            _locate(exc, response.method, response.path)
+            return exc
+        error = DecodeError(
+            f"unexpected response shape: {type(exc).__name__}: {exc}",
+            status=response.status,
+            method=response.method,
+            path=response.path,
+            request_id=self._shared.envelope.request_id(response),
+        )
+        error.__cause__ = exc
+        return error
 
     async def request_raw(
         self,
@@ -831,7 +841,10 @@ class Session:
         entered as coroutines: each coroutine level costs a call about 0.2 µs of CPU.
         """
         shared = self._shared
-        self._http()  # refuses a closed client or another loop before anything is counted
+        if shared.closed or shared.loop is not asyncio.get_running_loop():
+            # Refuses a closed client or another loop before anything is counted; opens the
+            # connections on a first call.
+            self._http()
         shared.stats.calls += 1
         run = _Run(shared.clock, call.deadline)
         replayed = False
@@ -969,7 +982,12 @@ class Session:
                 seconds, capped = call.timeout, False
             else:
                 seconds, capped = run.attempt_timeout(call.timeout)
-            headers = self._attempt_headers(call, run)
+            if call.credentials and not run.retries and run.backoff is None:
+                # The usual first attempt: the call's headers and the credentials held now.
+                auth_headers, run.identity = shared.auth.headers()
+                headers = {**call.headers, **auth_headers}
+            else:
+                headers = self._attempt_headers(call, run)
             # A buffered attempt with the call's own timeout: one of a few cached values.
             timeout = None if stream or capped else shared.timeouts.get(seconds)
             if timeout is None:
