@@ -22,6 +22,8 @@ from typing import Any, TypedDict
 import aiohttp
 
 Variant = Callable[[], Awaitable[dict[str, Any] | None]]
+#: One part of a variant's round (see measure_sliced): the part's number in, figures out.
+SlicedVariant = Callable[[int], Awaitable[dict[str, float]]]
 
 
 class Credentials(TypedDict):
@@ -91,12 +93,53 @@ async def measure(
     times: dict[str, list[float]] = {name: [] for name in names}
     extras: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for round_no in range(rounds):
-        order = names[round_no % len(names) :] + names[: round_no % len(names)]
-        for name in order:
+        for name in _rotated(names, round_no):
             started = time.perf_counter()
             extra = await variants[name]()
             times[name].append(time.perf_counter() - started)
             extras[name].append(extra or {})
+    return _summarise(names, times, extras)
+
+
+async def measure_sliced(
+    variants: dict[str, SlicedVariant], *, rounds: int, slices: int, warmup: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Like :func:`measure`, with each variant's round run in ``slices`` parts, interleaved
+    (A1 B1 A2 B2 ...): every variant of a round then samples the same stretches of time, so
+    a per-round ratio no longer carries the machine's drift between one variant's turn and
+    the next. ``variant(part)`` runs one part; its numeric figures are summed over a round."""
+    names = list(variants)
+    if warmup:
+        for name in names:
+            for part in range(slices):
+                await variants[name](part)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    extras: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for round_no in range(rounds):
+        order = _rotated(names, round_no)
+        spent = dict.fromkeys(names, 0.0)
+        summed: dict[str, dict[str, float]] = {name: {} for name in names}
+        for part in range(slices):
+            for name in order:
+                started = time.perf_counter()
+                extra = await variants[name](part)
+                spent[name] += time.perf_counter() - started
+                for key, value in extra.items():
+                    summed[name][key] = summed[name].get(key, 0) + value
+        for name in names:
+            times[name].append(spent[name])
+            extras[name].append(summed[name])
+    return _summarise(names, times, extras)
+
+
+def _rotated(names: list[str], round_no: int) -> list[str]:
+    # A rotating order, so no variant always runs first on a cold machine.
+    return names[round_no % len(names) :] + names[: round_no % len(names)]
+
+
+def _summarise(
+    names: list[str], times: dict[str, list[float]], extras: dict[str, list[dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         merged: dict[str, Any] = {}

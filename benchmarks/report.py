@@ -70,6 +70,13 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _at_most(median: float, target: float) -> str:
+    """Whether ``median`` is within ``target``; to three places when two would show the
+    target itself (1.104 is shown as 1.10, and misses 1.1)."""
+    verdict = _met(median <= target)
+    return verdict + (f", median {median:.3f}x" if f"{median:.2f}" == f"{target:.2f}" else "")
+
+
 def machine(report: dict[str, Any]) -> list[str]:
     m = report["machine"]
     load = ", ".join(f"{x:.2f}" for x in m["load_average_at_start"])
@@ -144,12 +151,18 @@ def fanout(report: dict[str, Any]) -> list[str]:
     return [
         f"{_n(f['setup']['calls'])} `tasks.get` calls per variant and round (httpx: "
         f"{_n(f['setup']['httpx_calls'])}, figures per call), {f['setup']['workers']} at a time, "
-        f"{f['setup'].get('rounds', 'several')} rounds; medians over the rounds:",
+        f"{f['setup'].get('rounds', 'several')} rounds"
+        + (
+            f", each in {f['setup']['slices']} slices with the variants' slices interleaved"
+            if f["setup"].get("slices", 1) > 1
+            else ""
+        )
+        + "; medians over the rounds:",
         "",
         *_table(["variant", "client CPU µs per call", "calls/s", "median round"], rows),
         "",
         f"- asyncsdk's client CPU per call = **{ratio_text(cpu)}** the raw pool's (target "
-        f"≤ {FANOUT_CPU_TARGET}x: {_met(cpu['median'] <= FANOUT_CPU_TARGET)}).",
+        f"≤ {FANOUT_CPU_TARGET}x: {_at_most(cpu['median'], FANOUT_CPU_TARGET)}).",
         *(
             [
                 "- Against the raw pool decoding with asyncsdk's own JSON decoder (orjson): "
@@ -323,7 +336,7 @@ def targets(report: dict[str, Any]) -> list[str]:
             [
                 f"fan-out: client CPU per typed call ≤ {FANOUT_CPU_TARGET}x a raw worker pool",
                 ratio_text(cpu),
-                _met(cpu["median"] <= FANOUT_CPU_TARGET),
+                _at_most(cpu["median"], FANOUT_CPU_TARGET),
             ]
         )
     if "paging" in report:
