@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 
 from asyncsdk import InvalidInputError, Outcome, fan_out
-from asyncsdk._core.session import _Slots, encode_params, query_params
+from asyncsdk._core.session import encode_params, query_params
+from asyncsdk._core.slots import Slots
 
 from ._scripted_pipeline import Server, ok, scripted, session
 
@@ -23,7 +24,7 @@ class Colour(enum.Enum):
 
 
 async def test_slots_go_to_waiters_in_arrival_order() -> None:
-    slots = _Slots(1)
+    slots = Slots(1)
     assert slots.take_now()
     order: list[str] = []
 
@@ -45,7 +46,7 @@ async def test_slots_go_to_waiters_in_arrival_order() -> None:
 
 
 async def test_a_waiter_cancelled_after_being_handed_a_slot_passes_it_on() -> None:
-    slots = _Slots(1)
+    slots = Slots(1)
     assert slots.take_now()
     handed = asyncio.create_task(slots.take())
     after = asyncio.create_task(slots.take())
@@ -60,7 +61,7 @@ async def test_a_waiter_cancelled_after_being_handed_a_slot_passes_it_on() -> No
 
 
 async def test_a_waiter_cancelled_before_its_turn_leaves_the_queue() -> None:
-    slots = _Slots(1)
+    slots = Slots(1)
     assert slots.take_now()
     gone = asyncio.create_task(slots.take())
     await asyncio.sleep(0)

@@ -42,6 +42,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 from attrs import define
 
 from .errors import CallCancelledError, InvalidInputError
+from .slots import Slots
 
 __all__ = ["FanOutProgress", "Outcome", "fan_out"]
 
@@ -194,12 +195,12 @@ async def _fan_out(
     # about 25 times as often as in a plain worker pool (8-11 us of CPU per call); the spare
     # slots let a worker go on at once while the caller keeps up.
     #
-    # Slots are a counter and outcomes a deque, each with its own waiters, rather than an
-    # asyncio.Semaphore and an asyncio.Queue: those cost about 2 µs of CPU per item between
-    # them (the semaphore scans its waiters on every acquire), a third of fan_out's own cost.
+    # Slots are the session's own counter with waiters (Slots) and outcomes a deque, rather
+    # than an asyncio.Semaphore and an asyncio.Queue: those cost about 2 µs of CPU per item
+    # between them (the semaphore scans its waiters on every acquire), a third of fan_out's
+    # own cost.
     loop = asyncio.get_running_loop()
-    free = 2 * concurrency  # slots nobody holds
-    slot_waiters: deque[asyncio.Future[None]] = deque()  # workers waiting for a slot
+    slots = Slots(2 * concurrency)
     ready: deque[Outcome[T, R] | _Done] = deque()  # outcomes the caller has not taken yet
     wake: asyncio.Future[None] | None = None  # the caller, waiting for an outcome
     workers: set[asyncio.Task[None]] = set()
@@ -225,26 +226,6 @@ async def _fan_out(
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    async def wait_for_slot() -> None:
-        # Only when `concurrency` outcomes are waiting for the caller: it gives slots back.
-        waiter = loop.create_future()
-        slot_waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                give_slot()  # handed a slot, then cancelled: pass it on
-            raise
-
-    def give_slot() -> None:
-        nonlocal free
-        while slot_waiters:
-            waiter = slot_waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot goes straight to the waiting worker
-                return
-        free += 1
-
     def failed_source(exc: BaseException) -> None:
         nonlocal error
         if isinstance(exc, asyncio.CancelledError):
@@ -258,20 +239,24 @@ async def _fan_out(
         else:
             error = exc
 
-    def read_sync() -> T | _NoItem:
+    def source_ended(exc: BaseException | None = None) -> _NoItem:
+        # Exhausted (no exc) or failed: no worker reads the source again.
         nonlocal ended
-        assert sync_source is not None
-        try:
-            return next(sync_source)
-        except StopIteration:
-            pass
-        except (Exception, asyncio.CancelledError) as exc:
+        if exc is not None:
             failed_source(exc)
         ended = True
         return _NoItem.NO_ITEM
 
+    def read_sync() -> T | _NoItem:
+        assert sync_source is not None
+        try:
+            return next(sync_source)
+        except StopIteration:
+            return source_ended()
+        except (Exception, asyncio.CancelledError) as exc:
+            return source_ended(exc)
+
     async def read_async() -> T | _NoItem:
-        nonlocal ended
         assert async_source is not None
         try:
             async with reading:
@@ -279,11 +264,9 @@ async def _fan_out(
                     return _NoItem.NO_ITEM
                 return await anext(async_source)
         except StopAsyncIteration:
-            pass
+            return source_ended()
         except (Exception, asyncio.CancelledError) as exc:
-            failed_source(exc)
-        ended = True
-        return _NoItem.NO_ITEM
+            return source_ended(exc)
 
     def uncancel() -> None:
         # Swallowing a CancelledError aimed at this task must also take back its request, or
@@ -300,18 +283,17 @@ async def _fan_out(
         task.add_done_callback(workers.discard)
 
     async def work() -> None:
-        nonlocal live, running, free
+        nonlocal live, running
         try:
             while not ended:
                 # Take a slot before reading the next item, so the source is never read
                 # further ahead than the slots allow.
-                if free:
-                    free -= 1
-                else:
-                    await wait_for_slot()
+                if not slots.take_now():
+                    # Only when `concurrency` outcomes wait for the caller: it gives slots back.
+                    await slots.take()
                 item = read_sync() if sync_source is not None else await read_async()
                 if item is _NoItem.NO_ITEM:
-                    give_slot()
+                    slots.release()
                     break
                 # More workers only as items come: a short source starts few of them.
                 if live < concurrency and not ended:
@@ -365,7 +347,7 @@ async def _fan_out(
                 if got.error is not None:
                     raise got.error
                 return
-            give_slot()
+            slots.release()
             if on_progress is not None:
                 done += 1
                 failed += got.error is not None

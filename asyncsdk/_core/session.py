@@ -18,7 +18,6 @@ Service specifics enter through two seams: an :class:`~asyncsdk._core.auth.Auth`
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import itertools
 import logging
@@ -54,6 +53,7 @@ from .errors import (
 )
 from .options import CallOptions, check_seconds
 from .retry import RetryBudget, RetryPolicy, parse_retry_after
+from .slots import Slots
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -246,7 +246,7 @@ class _Shared:
         self.sleep = sleep
         self.http: aiohttp.ClientSession | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.slots: _Slots | None = None
+        self.slots: Slots | None = None
         #: Until when (``clock`` time) every call waits: a 429 or 503 asked the client to.
         self.pause_until = 0.0
         self.started = False
@@ -346,54 +346,6 @@ class _Run:
         return remaining, True
 
 
-class _Slots:
-    """The client's connection slots: at most ``size`` requests in flight. Callers that find
-    none free wait in arrival order, and a freed slot goes straight to the first of them.
-
-    Not an ``asyncio.Semaphore``: taking a free slot here is a comparison and no coroutine,
-    where the semaphore's ``acquire`` is a coroutine that first scans its waiters (about 1 µs
-    of CPU per call, measured).
-    """
-
-    __slots__ = ("_free", "_waiters")
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def take_now(self) -> bool:
-        """Take a slot if one is free and nobody is waiting for one (they come first)."""
-        if self._free and not self._waiters:
-            self._free -= 1
-            return True
-        return False
-
-    async def take(self) -> None:
-        """Wait for a slot."""
-        if self.take_now():
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed a slot, then cancelled before using it: pass it on
-            else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-            raise
-
-    def release(self) -> None:
-        """Give a slot back: to the first caller still waiting, or to the free ones."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
-
-
 class _Reply:
     """What the loop returns: a buffered answer with its data, or a streamed one, unread,
     holding its connection slot until :meth:`release`."""
@@ -405,7 +357,7 @@ class _Reply:
         response: Response | None,
         data: Any,
         raw: aiohttp.ClientResponse | None = None,
-        slot: _Slots | None = None,
+        slot: Slots | None = None,
     ) -> None:
         self.response = response
         self.data = data
@@ -547,7 +499,7 @@ class Session:
                 auto_decompress=True,
                 raise_for_status=False,
             )
-            shared.slots = _Slots(shared.pool_size)
+            shared.slots = Slots(shared.pool_size)
             shared.loop = loop
         elif shared.loop is not loop:
             # Its connections and tasks belong to the first loop: nothing is opened here.
@@ -640,35 +592,25 @@ class Session:
         reply = await self._send(call, stream=False)
         if parse is None:
             return reply.data  # type: ignore[no-any-return]
-        try:  # decode()'s steps, without its frame
-            return parse(reply.data)
-        except Exception as exc:
-            assert reply.response is not None
-            raise self._decode_error(reply.response, exc)  # noqa: B904 (it sets the cause)
+        assert reply.response is not None
+        return self.decode(reply.response, reply.data, parse)
 
     def decode(self, response: Response, data: Any, parse: Callable[[Any], T]) -> T:
         """``parse(data)`` for the answer ``response``; anything it raises becomes a
         :class:`DecodeError` that names the call and its request id."""
         try:
             return parse(data)
-        except Exception as exc:
-            raise self._decode_error(response, exc)  # noqa: B904 (it sets the cause)
-
-    def _decode_error(self, response: Response, exc: Exception) -> AsyncSDKError:
-        """What ``parse`` raising ``exc`` on ``response`` raises: an asyncsdk error as it was,
-        located; anything else as a DecodeError caused by it."""
-        if isinstance(exc, AsyncSDKError):
+        except AsyncSDKError as exc:
             _locate(exc, response.method, response.path)
-            return exc
-        error = DecodeError(
-            f"unexpected response shape: {type(exc).__name__}: {exc}",
-            status=response.status,
-            method=response.method,
-            path=response.path,
-            request_id=self._shared.envelope.request_id(response),
-        )
-        error.__cause__ = exc
-        return error
+            raise
+        except Exception as exc:
+            raise DecodeError(
+                f"unexpected response shape: {type(exc).__name__}: {exc}",
+                status=response.status,
+                method=response.method,
+                path=response.path,
+                request_id=self._shared.envelope.request_id(response),
+            ) from exc
 
     async def request_raw(
         self,
@@ -982,16 +924,7 @@ class Session:
                 seconds, capped = call.timeout, False
             else:
                 seconds, capped = run.attempt_timeout(call.timeout)
-            if call.credentials and not run.retries and run.backoff is None:
-                # The usual first attempt: the call's headers and the credentials held now.
-                auth_headers, run.identity = shared.auth.headers()
-                headers = {**call.headers, **auth_headers}
-            else:
-                headers = self._attempt_headers(call, run)
-            # A buffered attempt with the call's own timeout: one of a few cached values.
-            timeout = None if stream or capped else shared.timeouts.get(seconds)
-            if timeout is None:
-                timeout = self._client_timeout(seconds, stream=stream, cache=not capped)
+            headers = self._attempt_headers(call, run)
             shared.stats.attempts += 1
             run.sent += 1
             try:
@@ -1001,7 +934,7 @@ class Session:
                     params=call.query,
                     data=call.form() if call.form is not None else call.body,
                     headers=headers,
-                    timeout=timeout,
+                    timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
                     # Credentials must never follow a redirect; without them a download may.
                     allow_redirects=stream and not call.credentials,
                 )
@@ -1045,7 +978,7 @@ class Session:
             _PLAIN.unwrap(response)
         return _Reply(response, data)
 
-    async def _take_slot(self, slots: _Slots, run: _Run) -> _Slots:
+    async def _take_slot(self, slots: Slots, run: _Run) -> Slots:
         """Wait for a connection slot, not past the call's deadline. (Logins and refreshes
         skip the queue, using the connections reserved for them, because every queued call
         is waiting on them, and a refresh that queues behind a thousand calls arrives after
