@@ -68,6 +68,16 @@ def test_zero_end_time_means_not_finished() -> None:
     assert structure({"id": "1", "end_time": 0}, TaskFile).end_time is None
 
 
+@pytest.mark.parametrize("unset", [0, "0", "", None])
+def test_every_optional_time_reads_an_unset_time_as_none(unset: object) -> None:
+    # The current service writes an unfinished task's end as "0" (which used to be read as
+    # 1970 everywhere but a task's start and end); the generated hooks read 0 inline.
+    assert structure({"id": "1", "end_time": unset}, TaskFile).end_time is None
+    task = structure({"id": "1", "end_at": unset, "created_at": unset}, Task)
+    assert task.end_at is None
+    assert task.created_at is None
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp import web
@@ -112,6 +113,40 @@ async def test_the_query_on_the_wire_repeats_keys_in_order() -> None:
         finally:
             await pipeline.aclose()
     assert seen == ["b=1+2&status=3&status=4&on=true&z=last"]
+
+
+async def test_a_single_parameter_reaches_the_wire_quoted_only_where_it_must() -> None:
+    # One plain string parameter (an id) is handed to aiohttp as a finished query string,
+    # anything else as a mapping for yarl to quote: the bytes must be what the mapping gives.
+    seen: list[str] = []
+
+    async def record(request: web.Request, server: Server) -> web.StreamResponse:
+        seen.append(request.raw_path.partition("?")[2])
+        return ok()
+
+    values = ["2127225559351033859", "a-b_c.d~e", "", "a b", "a&b=c", "100%", "é/x", "a+b"]
+    async with scripted(record) as server:
+        pipeline = session(server.url)
+        try:
+            for value in values:
+                await pipeline.request("GET", "/q", idempotent=True, params={"task_id": value})
+            await pipeline.request("GET", "/q", idempotent=True, params={"n": 7})
+        finally:
+            await pipeline.aclose()
+    assert seen == [
+        "task_id=2127225559351033859",
+        "task_id=a-b_c.d~e",
+        "task_id=",
+        "task_id=a+b",
+        "task_id=a%26b%3Dc",
+        "task_id=100%25",
+        "task_id=%C3%A9/x",
+        "task_id=a%2Bb",
+        "n=7",
+    ]
+    assert [dict(parse_qsl(query, keep_blank_values=True)) for query in seen[:-1]] == [
+        {"task_id": value} for value in values
+    ]
 
 
 async def test_a_call_without_options_gets_its_views_defaults() -> None:

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from yarl import URL
 
@@ -63,10 +64,12 @@ def sent(mock: Any, method: str, url: str) -> list[dict[str, Any]]:
 
 def _pairs(params: Any) -> list[tuple[str, str]]:
     """The query the client handed aiohttp, as (name, value) pairs in its order: given as
-    pairs, or as a mapping whose list values repeat their name (the form aiohttp encodes
-    quickest)."""
+    pairs, as a mapping whose list values repeat their name (the form aiohttp encodes
+    quickest), or as a finished query string (a single plain parameter, an id)."""
     if not params:
         return []
+    if isinstance(params, str):
+        return parse_qsl(params, keep_blank_values=True, strict_parsing=True)
     if isinstance(params, Mapping):
         return [
             (name, value)

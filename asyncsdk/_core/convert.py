@@ -196,8 +196,9 @@ def _structure_datetime(value: Any, _: type) -> datetime:
 def _structure_optional_datetime(value: Any, _: type) -> datetime | None:
     if type(value) is int and 0 < value < _MILLISECONDS_THRESHOLD:
         return datetime.fromtimestamp(value, UTC)  # the common case; positional is faster
-    # Unfinished runs carry end_time 0 (MOI task files) or "" rather than null.
-    if value is None or value == 0 or value == "":
+    # Unfinished runs carry end_time 0 (MOI task files), "" or "0" (the current service's
+    # tasks) rather than null.
+    if value is None or value == 0 or value == "" or value == "0":
         return None
     return parse_timestamp(value)
 
@@ -448,6 +449,7 @@ class _Generator:
             "__epoch": _epoch_second,
             "__new": object.__new__,
             "__tuple": tuple,
+            "__str": str,
         }
         self._count = 0
         #: Per object being built, how many timestamp fields it has had so far.
@@ -577,6 +579,16 @@ class _Generator:
         into that very default without a call, or ``_MISSING``. A missing key can then read
         as that raw value instead of taking a branch of its own."""
         exact = _exact_class(cls, hook)
+        if exact is str and hook is _structure_str:
+            # An id the service writes as a number (MOI's source_connector_id) is turned into
+            # a string here, as the hook would, without calling it.
+            return [
+                "if v.__class__ is not str:",
+                "    if v.__class__ is int:",
+                "        v = __str(v)",
+                "    else:",
+                f"        {call}",
+            ], (lambda value: value if value.__class__ is str else _MISSING)
         if exact is not None:
             return [f"if v.__class__ is not {self._name('exact', exact)}:", f"    {call}"], (
                 lambda value: value if value.__class__ is exact else _MISSING
@@ -586,11 +598,13 @@ class _Generator:
         if hook is _structure_enum and isinstance(cls, type) and issubclass(cls, (int, str)):
             return self._enum_code(cls, call)
         if hook is _structure_datetime:
-            return self._stamp_code(f"v.__class__ is int and v < {_LIMIT}", call, "else:"), _none
+            return self._stamp_code(f"v.__class__ is int and v < {_LIMIT}", call, ["else:"]), _none
         if hook is _structure_optional_datetime:
-            # None stays None without a call (the hook, or one replacing it, returns it).
+            # None stays None without a call (the hook, or one replacing it, returns it), and
+            # so does the hook's own unset time 0 (half of a task listing's end times).
             test = f"v.__class__ is int and 0 < v < {_LIMIT}"
-            return self._stamp_code(test, call, "elif v is not None:"), (
+            zero = ["elif v == 0:", "    v = None"] if inline else []
+            return self._stamp_code(test, call, [*zero, "elif v is not None:"]), (
                 lambda value: None if value is None else _MISSING
             )
         items = getattr(hook, "_asyncsdk_items", None)
@@ -640,7 +654,7 @@ class _Generator:
             "    v = m",
         ], raw_member
 
-    def _stamp_code(self, test: str, call: str, otherwise: str) -> list[str]:
+    def _stamp_code(self, test: str, call: str, otherwise: list[str]) -> list[str]:
         """An epoch second becomes a datetime without the hook's call: its hour's start (see
         :func:`_epoch_second`) plus its second in the hour. An object's later timestamps are
         compared with its first one and share its datetime when equal (a record just created
@@ -660,7 +674,7 @@ class _Generator:
                 "    else:",
                 *(f"        {line}" for line in convert),
             ]
-        return [f"if {test}:", *lines, otherwise, f"    {call}"]
+        return [f"if {test}:", *lines, *otherwise, f"    {call}"]
 
 
 def _itself(value: Any) -> Any:

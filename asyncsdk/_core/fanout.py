@@ -247,15 +247,6 @@ async def _fan_out(
         ended = True
         return _NoItem.NO_ITEM
 
-    def read_sync() -> T | _NoItem:
-        assert sync_source is not None
-        try:
-            return next(sync_source)
-        except StopIteration:
-            return source_ended()
-        except (Exception, asyncio.CancelledError) as exc:
-            return source_ended(exc)
-
     async def read_async() -> T | _NoItem:
         assert async_source is not None
         try:
@@ -288,10 +279,21 @@ async def _fan_out(
             while not ended:
                 # Take a slot before reading the next item, so the source is never read
                 # further ahead than the slots allow.
-                if not slots.take_now():
+                if slots.free and not slots.waiters:  # Slots.take_now, inline
+                    slots.free -= 1
+                else:
                     # Only when `concurrency` outcomes wait for the caller: it gives slots back.
                     await slots.take()
-                item = read_sync() if sync_source is not None else await read_async()
+                item: T | _NoItem
+                if sync_source is not None:  # a plain iterator, read here: no frame per item
+                    try:
+                        item = next(sync_source)
+                    except StopIteration:
+                        item = source_ended()
+                    except (Exception, asyncio.CancelledError) as exc:
+                        item = source_ended(exc)
+                else:
+                    item = await read_async()
                 if item is _NoItem.NO_ITEM:
                     slots.release()
                     break
@@ -347,7 +349,10 @@ async def _fan_out(
                 if got.error is not None:
                     raise got.error
                 return
-            slots.release()
+            if slots.waiters:
+                slots.release()
+            else:  # Slots.release, inline
+                slots.free += 1
             if on_progress is not None:
                 done += 1
                 failed += got.error is not None

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
@@ -206,6 +207,23 @@ def query_params(params: Mapping[str, Any] | None) -> dict[str, str | list[str]]
     return query
 
 
+#: RFC 3986's unreserved characters: a query made of them alone needs no quoting.
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+def wire_query(params: Mapping[str, Any] | None) -> str | dict[str, str | list[str]]:
+    """The query as handed to aiohttp: :func:`query_params`' mapping, or, for the usual read
+    (one string parameter, key and value of unreserved characters alone, an id), the finished
+    ``key=value``. yarl passes a string through one quoter written in C; a mapping goes
+    through a Python loop that quotes each pair, about 6,000 instructions more a request
+    (docs/performance.md#fanout). Both send the same bytes for such a query."""
+    if params and len(params) == 1:
+        ((key, value),) = params.items()
+        if type(value) is str and not key.strip(_UNRESERVED) and not value.strip(_UNRESERVED):
+            return f"{key}={value}"
+    return query_params(params)
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -254,12 +272,10 @@ class _Shared:
         self.stats = SessionStats()
         self.timeouts: dict[float, aiohttp.ClientTimeout] = {}
         # Request ids: a random prefix per client and a counter, unique without paying for a
-        # UUID on every call.
-        self._id_prefix = os.urandom(6).hex()
-        self._ids = itertools.count(1)
-
-    def next_request_id(self) -> str:
-        return f"{self._id_prefix}-{next(self._ids):x}"
+        # UUID on every call. Made by C code alone (a counter mapped through a format), so a
+        # new id costs no Python frame.
+        ids = map(f"{os.urandom(6).hex()}-{{:x}}".format, itertools.count(1))
+        self.next_request_id: Callable[[], str] = functools.partial(next, ids)
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -277,7 +293,7 @@ class _Call:
     url: str
     #: Shown in errors and logs: the URL's path, never its query (it may carry a signature).
     path: str
-    query: dict[str, str | list[str]]
+    query: str | dict[str, str | list[str]]
     body: bytes | None
     form: Callable[[], aiohttp.FormData] | None
     headers: dict[str, str]
@@ -347,20 +363,11 @@ class _Run:
 
 
 class _Reply:
-    """What the loop returns: a buffered answer with its data, or a streamed one, unread,
-    holding its connection slot until :meth:`release`."""
+    """A streamed answer, unread, holding its connection slot until :meth:`release`."""
 
-    __slots__ = ("_slot", "data", "raw", "response")
+    __slots__ = ("_slot", "raw")
 
-    def __init__(
-        self,
-        response: Response | None,
-        data: Any,
-        raw: aiohttp.ClientResponse | None = None,
-        slot: Slots | None = None,
-    ) -> None:
-        self.response = response
-        self.data = data
+    def __init__(self, raw: aiohttp.ClientResponse | None, slot: Slots | None) -> None:
         self.raw = raw
         self._slot = slot
 
@@ -541,7 +548,7 @@ class Session:
 
     # -- the three ways in --------------------------------------------------------------------
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -555,8 +562,8 @@ class Session:
         authenticate: bool = True,
         absent_ok_on_retry: bool = False,
         options: CallOptions | None = None,
-    ) -> T:
-        """Send a request and return ``parse(data)`` (or the envelope's data).
+    ) -> Coroutine[Any, Any, T]:
+        """Send a request and return ``parse(data)`` (or the envelope's data), when awaited.
 
         ``path`` is an API path, or an absolute URL (credentials go with it only if it is the
         API's own origin; its answer is read with the service's envelope).
@@ -574,8 +581,12 @@ class Session:
         ``authenticate=False`` marks a credential request (a login or refresh): it sends no
         credentials, and skips the queue for connection slots, since every queued call waits
         on it.
+
+        A plain function returning the loop's coroutine, not a coroutine of its own: one
+        coroutine level fewer on every call (docs/performance.md#fanout). So bad arguments
+        raise here, not when the result is awaited; every caller is a resource's coroutine
+        that awaits the result at once.
         """
-        # The same steps as request_raw, without one more coroutine per call in between.
         call = self._prepare(
             method,
             path,
@@ -589,11 +600,7 @@ class Session:
             options=options,
             stream=False,
         )
-        reply = await self._send(call, stream=False)
-        if parse is None:
-            return reply.data  # type: ignore[no-any-return]
-        assert reply.response is not None
-        return self.decode(reply.response, reply.data, parse)
+        return self._send(call, False, parse)
 
     def decode(self, response: Response, data: Any, parse: Callable[[Any], T]) -> T:
         """``parse(data)`` for the answer ``response``; anything it raises becomes a
@@ -640,9 +647,8 @@ class Session:
             options=options,
             stream=False,
         )
-        reply = await self._send(call, stream=False)
-        assert reply.response is not None
-        return reply.response, reply.data
+        reply: tuple[Response, Any] = await self._send(call, False, _WITH_RESPONSE)
+        return reply
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -682,7 +688,7 @@ class Session:
             options=options,
             stream=True,
         )
-        reply = await self._send(call, stream=True)
+        reply: _Reply = await self._send(call, True, None)
         assert reply.raw is not None
         try:
             yield reply.raw
@@ -745,7 +751,7 @@ class Session:
             method,
             url,
             path,
-            query_params(params),  # query
+            wire_query(params),  # query
             body,
             form,
             send_headers,  # headers
@@ -772,15 +778,24 @@ class Session:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    async def _send(self, call: _Call, *, stream: bool) -> _Reply:
+    async def _send(self, call: _Call, stream: bool, parse: Callable[[Any], Any] | None) -> Any:
         """Run ``call`` to its answer; every error leaves here located and annotated with the
         attempts made and the time spent.
 
+        The answer: a streamed call's :class:`_Reply` (body unread); otherwise the envelope's
+        data, or ``parse(data)`` (what ``parse`` raises becomes a :class:`DecodeError`), or,
+        with ``parse=_WITH_RESPONSE``, the HTTP answer and its data.
+
         Each turn of the loop waits out a throttling pause, makes sure of the credentials and
-        makes one attempt; a failure is retried (policy, idempotency, budget, deadline) or, a
-        401, replayed once after renewing the credentials. The steps that usually have nothing
-        to wait for (no pause, fresh credentials, no deadline) are checked inline rather than
-        entered as coroutines: each coroutine level costs a call about 0.2 µs of CPU.
+        makes one attempt: a request under a connection slot, its answer read (capped) and
+        unwrapped by the envelope, or, a streamed success, handed over unread together with
+        the slot. A failure is retried (policy, idempotency, budget, deadline) or, a 401,
+        replayed once after renewing the credentials.
+
+        One coroutine for all of it: each coroutine level is made, entered and passed through
+        again every time the call waits for bytes (docs/performance.md#fanout). For the same
+        reason the steps that usually have nothing to wait for (no pause, fresh credentials, a
+        free slot) are checked inline and entered as coroutines only when they must wait.
         """
         shared = self._shared
         if shared.closed or shared.loop is not asyncio.get_running_loop():
@@ -805,7 +820,76 @@ class Session:
                             self._credentials_ready(), run, "credentials were renewed"
                         )
                 try:
-                    reply = await self._attempt(call, run, stream)
+                    # -- one attempt --
+                    slots = shared.slots
+                    assert slots is not None
+                    if call.reserved:
+                        slot = None
+                    elif slots.free and not slots.waiters:  # Slots.take_now, inline
+                        slots.free -= 1  # (a free slot: no wait, so no deadline to guard)
+                        slot = slots
+                    else:
+                        slot = await self._take_slot(slots, run)
+                    debug = logger.isEnabledFor(logging.DEBUG)
+                    started = time.perf_counter() if debug else 0.0
+                    raw: aiohttp.ClientResponse | None = None
+                    try:
+                        http = shared.http
+                        if shared.closed or http is None:  # closed while this call waited
+                            http = self._http()  # raises the error that says so
+                        if run.deadline_at is None:
+                            seconds, capped = call.timeout, False
+                        else:
+                            seconds, capped = run.attempt_timeout(call.timeout)
+                        headers = self._attempt_headers(call, run)
+                        shared.stats.attempts += 1
+                        run.sent += 1
+                        try:
+                            raw = await http.request(
+                                call.method,
+                                call.url,
+                                params=call.query,
+                                data=call.form() if call.form is not None else call.body,
+                                headers=headers,
+                                timeout=self._client_timeout(
+                                    seconds, stream=stream, cache=not capped
+                                ),
+                                # Credentials must never follow a redirect; a download may.
+                                allow_redirects=stream and not call.credentials,
+                            )
+                            if stream and raw.status < 300:
+                                # The caller reads it; both are released with the reply.
+                                reply = _Reply(raw, slot)
+                                raw = slot = None
+                                shared.budget.refund()
+                                return reply
+                            limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
+                            length = raw.content_length
+                            if (
+                                length is not None
+                                and length <= limit
+                                and "Content-Encoding" not in raw.headers
+                            ):
+                                payload = await raw.read()  # the parser stops at Content-Length
+                            else:
+                                payload = await self._read(raw, call, limit, truncate=stream)
+                        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                            raise self._transport_failure(exc, call, run, seconds, capped) from exc
+                    finally:
+                        if raw is not None:
+                            raw.release()
+                        if slot is not None:
+                            if slot.waiters:
+                                slot.release()
+                            else:  # Slots.release, inline
+                                slot.free += 1
+                    response = Response(call.method, call.path, raw.status, raw.headers, payload)
+                    run.response = response
+                    if debug:
+                        self._log_answer(call, response, started)
+                    data = call.envelope.unwrap(response)
+                    if stream:  # an error answer the service's envelope did not call one
+                        _PLAIN.unwrap(response)
                 except AuthenticationError as exc:
                     if not call.credentials or replayed or exc.status != 401:
                         raise
@@ -819,7 +903,8 @@ class Session:
                     shared.stats.replays += 1
                 except (APIError, TransportError) as exc:
                     if call.absent_ok_on_retry and run.retries and isinstance(exc, NotFoundError):
-                        return _Reply(run.response, None)
+                        data = None  # an earlier attempt deleted it: the call succeeded
+                        break
                     self._note_throttling(exc, call)
                     delay = self._next_delay(exc, call, run)
                     if delay is None:
@@ -838,7 +923,7 @@ class Session:
                     run.backoff = delay
                 else:
                     shared.budget.refund()  # a success earns back part of what retries spent
-                    return reply
+                    break
         except AsyncSDKError as exc:
             if shared.closed and isinstance(exc, TransportError):
                 raise self._annotate(_closed_error(), call, run) from exc
@@ -851,6 +936,13 @@ class Session:
                 # (a shared renewal of the credentials).
                 raise self._annotate(_closed_error(), call, run) from None
             raise
+        if parse is None:
+            return data
+        answer = run.response
+        assert answer is not None
+        if parse is _WITH_RESPONSE:
+            return answer, data
+        return self.decode(answer, data, parse)
 
     async def _wait_out_pause(self, call: _Call, run: _Run) -> None:
         """Wait while the client is paused by a 429 or 503, as long as this call may wait."""
@@ -897,86 +989,31 @@ class Session:
                 request_sent=False,
             ) from None
 
-    async def _attempt(self, call: _Call, run: _Run, stream: bool) -> _Reply:
-        """One request under a connection slot: sent, its answer read (capped) and unwrapped by
-        the envelope; or, a streamed success, handed over unread together with the slot.
-        aiohttp's failures become transport errors; a timeout the deadline shortened says so.
-
-        (One coroutine for the slot, the exchange and the envelope: every coroutine level is
-        entered again each time the answer's bytes arrive.)"""
-        shared = self._shared
-        slots = shared.slots
-        assert slots is not None
-        if call.reserved:
-            slot = None
-        elif slots.take_now():  # a free slot: no wait, so no deadline to guard
-            slot = slots
-        else:
-            slot = await self._take_slot(slots, run)
-        debug = logger.isEnabledFor(logging.DEBUG)
-        started = time.perf_counter() if debug else 0.0
-        raw: aiohttp.ClientResponse | None = None
-        try:
-            http = shared.http
-            if shared.closed or http is None:  # closed while this call waited (for a slot...)
-                http = self._http()  # raises the error that says so
-            if run.deadline_at is None:
-                seconds, capped = call.timeout, False
-            else:
-                seconds, capped = run.attempt_timeout(call.timeout)
-            headers = self._attempt_headers(call, run)
-            shared.stats.attempts += 1
-            run.sent += 1
-            try:
-                raw = await http.request(
-                    call.method,
-                    call.url,
-                    params=call.query,
-                    data=call.form() if call.form is not None else call.body,
-                    headers=headers,
-                    timeout=self._client_timeout(seconds, stream=stream, cache=not capped),
-                    # Credentials must never follow a redirect; without them a download may.
-                    allow_redirects=stream and not call.credentials,
-                )
-                if stream and raw.status < 300:
-                    reply = _Reply(None, None, raw, slot)
-                    raw = slot = None  # the caller reads it; both are released with the reply
-                    return reply
-                limit = _ERROR_EXCERPT_BYTES if stream else shared.max_response_bytes
-                length = raw.content_length
-                if length is not None and length <= limit and "Content-Encoding" not in raw.headers:
-                    payload = await raw.read()  # the parser stops at Content-Length
-                else:
-                    payload = await self._read(raw, call, limit, truncate=stream)
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                if capped and isinstance(exc, asyncio.TimeoutError):
-                    raise APITimeoutError(
-                        f"no answer within the call's deadline of {run.deadline:g} s",
-                        request_sent=True,
-                    ) from exc
-                raise transport_error(
-                    exc, call.method, call.path, seconds, shared.connect_timeout
-                ) from exc
-        finally:
-            if raw is not None:
-                raw.release()
-            if slot is not None:
-                slot.release()
-        response = Response(call.method, call.path, raw.status, raw.headers, payload)
-        run.response = response
-        if debug:
-            logger.debug(
-                "%s %s -> %d in %.1f ms (request id %s)",
-                call.method,
-                call.path,
-                response.status,
-                (time.perf_counter() - started) * 1000,
-                call.envelope.request_id(response),
+    def _transport_failure(
+        self,
+        exc: TimeoutError | aiohttp.ClientError | OSError,
+        call: _Call,
+        run: _Run,
+        seconds: float,
+        capped: bool,
+    ) -> AsyncSDKError:
+        """What aiohttp's failure of one attempt is: a transport error, or a timeout that says
+        the call's deadline shortened it."""
+        if capped and isinstance(exc, asyncio.TimeoutError):
+            return APITimeoutError(
+                f"no answer within the call's deadline of {run.deadline:g} s", request_sent=True
             )
-        data = call.envelope.unwrap(response)
-        if stream:  # an error answer the service's envelope did not call one
-            _PLAIN.unwrap(response)
-        return _Reply(response, data)
+        return transport_error(exc, call.method, call.path, seconds, self._shared.connect_timeout)
+
+    def _log_answer(self, call: _Call, response: Response, started: float) -> None:
+        logger.debug(
+            "%s %s -> %d in %.1f ms (request id %s)",
+            call.method,
+            call.path,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+            call.envelope.request_id(response),
+        )
 
     async def _take_slot(self, slots: Slots, run: _Run) -> Slots:
         """Wait for a connection slot, not past the call's deadline. (Logins and refreshes
@@ -1114,6 +1151,15 @@ class Session:
             exc.attempts = run.sent
             exc.elapsed = run.elapsed()
         return exc
+
+
+def _with_response(data: Any) -> Any:
+    """Not called: the ``parse`` that asks :meth:`Session._send` for the HTTP answer with its
+    data (:meth:`Session.request_raw`)."""
+    raise AssertionError("_WITH_RESPONSE is a marker")
+
+
+_WITH_RESPONSE = _with_response
 
 
 def _merge_options(base: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -334,22 +334,14 @@ def _status_by_name(enum: type[OpenIntEnum]) -> Any:
     return structure
 
 
-def _unset_as_string(value: Any, cls: Any) -> datetime | None:
-    # An unset time, written as the string "0".
-    return None if value == "0" else _optional_time(value, cls)
-
-
-_optional_time = converter.get_structure_hook(datetime | None)
-
-# The current service (and the vendor's own clients) name the status and the source type
-# and write an unset time as "0"; these hooks see only values that are not already a known
-# number or an epoch second, so the seed era's numbers cost nothing extra.
+# The current service (and the vendor's own clients) name the status and the source type;
+# these hooks see only values that are not already a known number, so the seed era's numbers
+# cost nothing extra. (It also writes an unset time as "0", which every optional time reads
+# as None.)
 _task_hook = structure_fn(
     Task,
     status=_status_by_name(TaskStatus),
     source_connector_type=_status_by_name(SourceType),
-    start_at=_unset_as_string,
-    end_at=_unset_as_string,
 )
 
 
