@@ -579,18 +579,18 @@ class _Generator:
         into that very default without a call, or ``_MISSING``. A missing key can then read
         as that raw value instead of taking a branch of its own."""
         exact = _exact_class(cls, hook)
-        if exact is str and hook is _structure_str:
-            # An id the service writes as a number (MOI's source_connector_id) is turned into
-            # a string here, as the hook would, without calling it.
-            return [
-                "if v.__class__ is not str:",
-                "    if v.__class__ is int:",
-                "        v = __str(v)",
-                "    else:",
-                f"        {call}",
-            ], (lambda value: value if value.__class__ is str else _MISSING)
         if exact is not None:
-            return [f"if v.__class__ is not {self._name('exact', exact)}:", f"    {call}"], (
+            mismatched = [f"    {call}"]
+            if exact is str and hook is _structure_str:
+                # An id the service writes as a number (MOI's source_connector_id) is turned
+                # into a string here, as the hook would, without calling it.
+                mismatched = [
+                    "    if v.__class__ is int:",
+                    "        v = __str(v)",
+                    "    else:",
+                    f"        {call}",
+                ]
+            return [f"if v.__class__ is not {self._name('exact', exact)}:", *mismatched], (
                 lambda value: value if value.__class__ is exact else _MISSING
             )
         if hook is _structure_dict:
@@ -720,8 +720,7 @@ def structure(value: Any, cls: type[T]) -> T:
     try:
         return converter.structure(value, cls)
     except Exception as exc:  # cattrs raises many kinds; all mean "not the documented shape"
-        name = getattr(cls, "__name__", str(cls))
-        raise DecodeError(f"response does not match {name}: {_short(exc)}") from exc
+        raise _mismatch(cls, exc) from exc
 
 
 def structurer(cls: type[T]) -> Callable[[Any], T]:
@@ -730,16 +729,20 @@ def structurer(cls: type[T]) -> Callable[[Any], T]:
     on every call. Make it after the hooks of ``cls`` are registered (where the models are
     imported, as every resource module does)."""
     hook = converter.get_structure_hook(cls)
-    name = getattr(cls, "__name__", str(cls))
 
     def structure_one(value: Any) -> T:
         try:
             return hook(value, cls)  # type: ignore[no-any-return]
         except Exception as exc:  # as in structure(): any mismatch becomes DecodeError
-            raise DecodeError(f"response does not match {name}: {_short(exc)}") from exc
+            raise _mismatch(cls, exc) from exc
 
-    structure_one.__name__ = f"structure_{name}"
+    structure_one.__name__ = f"structure_{getattr(cls, '__name__', cls)}"
     return structure_one
+
+
+def _mismatch(cls: Any, exc: Exception) -> DecodeError:
+    name = getattr(cls, "__name__", str(cls))
+    return DecodeError(f"response does not match {name}: {_short(exc)}")
 
 
 def _short(exc: BaseException) -> str:
