@@ -21,6 +21,7 @@ checkout of the SDK, alone or in the same rounds as this one::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -330,8 +331,41 @@ async def run(
     an older checkout served by a subprocess. Every round takes one sample of every listing
     and part from every variant, the variants of one listing back to back (their order
     rotating), so a speedup is a ratio of samples taken within milliseconds of each other;
-    the figures are medians over rounds of those per-round ratios, with their range.
-    ``baseline`` (figures recorded earlier with ``--out``) is reported beside them."""
+    the figures are medians over rounds of those per-round ratios, with their range. Both
+    processes run on one CPU (:func:`_one_cpu`). ``baseline`` (figures recorded earlier with
+    ``--out``) is reported beside them."""
+    with _one_cpu() as cpu:
+        figures = _run(rounds, baseline, baseline_checkout, repeat)
+    figures["setup"]["cpu"] = cpu
+    return figures
+
+
+@contextlib.contextmanager
+def _one_cpu() -> Iterator[int | None]:
+    """Run this process, and the older checkout's process it starts, on one CPU (the lowest it
+    may use) for the duration; yields that CPU, or None where affinity cannot be set.
+
+    The two processes take turns (each waits on the pipe while the other samples), so sharing
+    a CPU costs neither of them anything. Left to the scheduler, each tended to stay on its own
+    CPU, and the two CPUs of this virtual machine run at different speeds that change by the
+    second: the same code measured in both processes gave per-round ratios from 0.53 to 2.42
+    and medians from 0.96 to 1.48. On one CPU the same test gave 0.97-1.05 (0.70 once).
+    """
+    if not hasattr(os, "sched_setaffinity"):  # not Linux
+        yield None
+        return
+    allowed = os.sched_getaffinity(0)
+    cpu = min(allowed)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _run(
+    rounds: int, baseline: dict[str, Any] | None, baseline_checkout: str | None, repeat: int
+) -> dict[str, Any]:
     chosen = listings()
     for listing in chosen:
         listing.whole()

@@ -121,8 +121,14 @@ def decode(report: dict[str, Any]) -> list[str]:
     return [
         f"{setup['rounds']} rounds; in each, every listing's page of {setup['items_per_page']} "
         f"items is decoded {setup['pages_per_sample']} times by each variant back to back, the "
-        "order rotating; the older checkout runs in a subprocess serving samples on a pipe. CPU "
-        "µs per page (medians over rounds):",
+        "order rotating; the older checkout runs in a subprocess serving samples on a pipe"
+        + (
+            f", and both processes run on one CPU (CPU {setup['cpu']}), so that the two samples of "
+            "a pair see the same CPU"
+            if setup.get("cpu") is not None
+            else ""
+        )
+        + ". CPU µs per page (medians over rounds):",
         "",
         *_table(
             [

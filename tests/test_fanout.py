@@ -114,6 +114,27 @@ async def test_workers_go_on_while_the_caller_holds_an_outcome() -> None:
     await outcomes.aclose()
 
 
+async def test_every_worker_starts_together_once_the_source_has_items() -> None:
+    # The first worker starts the others as soon as it has read an item, so all of them send
+    # their first call within the same few turns of the loop (not one more per turn).
+    started: list[int] = []
+    release = asyncio.Event()
+
+    async def held(item: int) -> int:
+        started.append(item)
+        await release.wait()
+        return item
+
+    outcomes = fan_out(held, iter(range(100)), concurrency=40)
+    waiting = asyncio.ensure_future(anext(outcomes))
+    for _ in range(3):  # turns of the loop, no clock
+        await asyncio.sleep(0)
+    assert sorted(started) == list(range(40))
+    release.set()
+    assert (await waiting).item in range(40)
+    await outcomes.aclose()
+
+
 async def test_rate_spaces_call_starts() -> None:
     probe = Probe()
     async for _ in fan_out(probe, range(11), concurrency=11, rate=50):
