@@ -127,7 +127,7 @@ async def test_every_worker_starts_together_once_the_source_has_items() -> None:
 
     outcomes = fan_out(held, iter(range(100)), concurrency=40)
     waiting = asyncio.ensure_future(anext(outcomes))
-    for _ in range(3):  # turns of the loop, no clock
+    for _ in range(5):  # turns of the loop, no clock (three are enough)
         await asyncio.sleep(0)
     assert sorted(started) == list(range(40))
     release.set()
