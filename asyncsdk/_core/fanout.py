@@ -300,8 +300,8 @@ async def _fan_out(
                 # The source has items: start every other worker now, together (an empty
                 # source starts one). Started one per turn of the loop, each by the one before,
                 # the workers sent their first calls across `concurrency` turns, and that cost
-                # 3-4% more client CPU per call than starting them together, in blocks of 500
-                # calls and of 2,000 alike (docs/performance.md#fanout).
+                # 2-4% more client CPU per call than starting them together, in slices of 500
+                # calls and in blocks of 2,000 (docs/performance.md#fanout).
                 while live < concurrency and not ended:
                     spawn()
                 if pacer is not None:
