@@ -297,11 +297,11 @@ async def _fan_out(
                 if item is _NoItem.NO_ITEM:
                     slots.release()
                     break
-                # The source has items: start every other worker now, together (an empty
-                # source starts one). Started one per turn of the loop, each by the one before,
-                # the workers sent their first calls across `concurrency` turns, and that cost
-                # 2-4% more client CPU per call than starting them together, in slices of 500
-                # calls and in blocks of 2,000 (docs/performance.md#fanout).
+                # The source has items: start all the remaining workers now, together (an
+                # empty source starts one). Started one per turn of the loop, each by the one
+                # before, the workers sent their first calls across `concurrency` turns, and
+                # that cost 2-4% more client CPU per call than starting them together, in
+                # slices of 500 calls and in blocks of 2,000 (docs/performance.md#fanout).
                 while live < concurrency and not ended:
                     spawn()
                 if pacer is not None:
